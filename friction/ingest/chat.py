@@ -1,0 +1,186 @@
+"""Chat exports: Slack workspace exports and Microsoft Teams (Graph chatMessage JSON)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import datetime, timezone
+from typing import Iterator
+
+from .clean import html_to_text
+from .sources import Source
+from .summary import IngestSummary
+
+# Slack subtypes that are not something a person wrote to colleagues.
+SLACK_SKIP_SUBTYPES = {
+    "channel_join", "channel_leave", "group_join", "group_leave", "bot_message", "bot_add",
+    "bot_remove", "channel_topic", "channel_purpose", "channel_name", "channel_archive",
+    "channel_unarchive", "group_topic", "group_purpose", "group_name", "group_archive",
+    "pinned_item", "unpinned_item", "reminder_add", "slackbot_response", "tombstone",
+    "huddle_thread", "channel_convert_to_private", "channel_convert_to_public",
+    "sh_room_created", "app_conversation_leave",
+}
+SLACK_DIR_FILES = {"users.json", "channels.json", "groups.json", "dms.json", "mpims.json"}
+
+_USER = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]+))?>")
+_CHAN = re.compile(r"<#[A-Z0-9]+\|([^>]+)>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]+))?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]+))?>")
+
+
+def slack_roots(sources: list[Source]) -> set[str]:
+    """Folders (relative, '' for the top) that hold a Slack export: users.json + channels.json."""
+    dirs: dict[str, set[str]] = {}
+    for s in sources:
+        parent = "/".join(s.parts[:-1])
+        dirs.setdefault(parent, set()).add(s.parts[-1])
+    return {d for d, names in dirs.items() if {"users.json", "channels.json"} <= names}
+
+
+def read_slack_export(root: str, sources: list[Source], summary: IngestSummary) -> Iterator[dict]:
+    """Every channel-day file under one export root, mentions resolved with users.json."""
+    prefix = f"{root}/" if root else ""
+    mine = [s for s in sources if s.rel.startswith(prefix)]
+    by_name = {s.rel[len(prefix):]: s for s in mine}
+    users: dict[str, dict] = {}
+    try:
+        for u in json.loads(by_name["users.json"].read_bytes()):
+            prof = u.get("profile") or {}
+            users[u["id"]] = {
+                "name": prof.get("display_name") or prof.get("real_name") or u.get("real_name") or u.get("name") or u["id"],
+                "keys": [k for k in (prof.get("email"), u.get("name"), u.get("real_name"),
+                                     prof.get("display_name"), prof.get("real_name")) if k],
+            }
+    except (ValueError, KeyError, TypeError) as exc:
+        summary.skip("invalid users.json (mentions left unresolved)", f"{by_name['users.json'].name} ({exc})")
+    for rel, src in sorted(by_name.items()):
+        parts = rel.split("/")
+        if len(parts) != 2 or not parts[1].endswith(".json"):
+            if rel not in SLACK_DIR_FILES and not rel.endswith("/"):
+                summary.skip("not part of a Slack export", src.name)
+            continue
+        summary.files += 1
+        yield from read_slack_day(src, parts[0], users, summary)
+
+
+def read_slack_day(src: Source, channel: str, users: dict, summary: IngestSummary) -> Iterator[dict]:
+    """One channel-day JSON file: a list of message objects."""
+    try:
+        items = json.loads(src.read_bytes().decode("utf-8", errors="replace"))
+        if not isinstance(items, list):
+            raise ValueError("expected a JSON list of messages")
+    except ValueError as exc:
+        summary.skip("invalid JSON", f"{src.name} ({exc})")
+        return
+    for pos, m in enumerate(items, start=1):
+        summary.read += 1
+        if not isinstance(m, dict) or "ts" not in m:
+            summary.skip("malformed Slack message", f"{src.name} item {pos}")
+            continue
+        sub = m.get("subtype")
+        if sub in SLACK_SKIP_SUBTYPES or (m.get("bot_id") and not m.get("user")) or m.get("type", "message") != "message":
+            summary.skip(f"slack system message ({sub or 'bot'})", warn=False)
+            continue
+        uid = m.get("user", "")
+        user = users.get(uid, {})
+        ts = str(m["ts"])
+        thread_ts = str(m.get("thread_ts") or "")
+        mentioned = [users.get(u, {}).get("name", n or u) for u, n in _USER.findall(m.get("text", ""))]
+        mid = f"slack:{channel}:{ts}"
+        yield {
+            "id": mid,
+            "source": "slack",
+            "channel": "chat",
+            "timestamp": _epoch(ts),
+            "author": user.get("name") or m.get("user_name") or (m.get("user_profile") or {}).get("real_name") or uid,
+            "_keys": user.get("keys", []) + [uid],
+            "recipients": "; ".join(dict.fromkeys(mentioned)),
+            "thread_id": f"slack:{channel}:{thread_ts}" if thread_ts else mid,
+            "reply_to": f"slack:{channel}:{thread_ts}" if thread_ts and thread_ts != ts else "",
+            "subject": f"#{channel}",
+            "text": slack_text(m.get("text", ""), users),
+            "origin_file": src.name,
+            "origin_pos": pos,
+        }
+
+
+def slack_text(text: str, users: dict) -> str:
+    """Slack mrkdwn to plain text: mentions to @names, links to labels, entities decoded."""
+    text = _USER.sub(lambda m: "@" + (users.get(m.group(1), {}).get("name") or m.group(2) or m.group(1)), text)
+    text = _CHAN.sub(lambda m: "#" + m.group(1), text)
+    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    text = _SUBTEAM.sub(lambda m: "@" + (m.group(1) or "group").lstrip("@"), text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    return html.unescape(text).strip()
+
+
+def _epoch(ts: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(ts), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def looks_like_slack_day(head: bytes) -> bool:
+    h = head.lstrip()
+    return h.startswith(b"[") and b'"ts"' in h and (b'"type"' in h or b'"user"' in h)
+
+
+# ---------------------------------------------------------------- Microsoft Teams
+
+_AT = re.compile(r"<at\b[^>]*>(.*?)</at>", re.I | re.S)
+
+
+def looks_like_teams(head: bytes) -> bool:
+    return b'"value"' in head and (b"messageType" in head or b"chatMessage" in head or b'"body"' in head)
+
+
+def read_teams(src: Source, summary: IngestSummary) -> Iterator[dict]:
+    """A Microsoft Graph chatMessage collection: {"value": [chatMessage, ...]}."""
+    try:
+        doc = json.loads(src.read_bytes().decode("utf-8", errors="replace"))
+        items = doc["value"] if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise ValueError("'value' is not a list")
+    except (ValueError, KeyError) as exc:
+        summary.skip("invalid Teams JSON", f"{src.name} ({exc})")
+        return
+    stem = src.stem
+    for pos, m in enumerate(items, start=1):
+        summary.read += 1
+        if not isinstance(m, dict) or "id" not in m:
+            summary.skip("malformed Teams message", f"{src.name} item {pos}")
+            continue
+        mtype = m.get("messageType", "message")
+        if mtype != "message":
+            summary.skip(f"teams system message ({mtype})", warn=False)
+            continue
+        if m.get("deletedDateTime"):
+            summary.skip("teams deleted message", warn=False)
+            continue
+        body = m.get("body") or {}
+        content = body.get("content") or ""
+        content = _AT.sub(lambda x: "@" + html_to_text(x.group(1)), content)
+        text = html_to_text(content) if (body.get("contentType") or "html").lower() == "html" else content
+        sender = ((m.get("from") or {}).get("user") or {})
+        mentioned = [((x.get("mentioned") or {}).get("user") or {}).get("displayName") or x.get("mentionText", "")
+                     for x in m.get("mentions") or []]
+        mid = f"teams:{stem}:{m['id']}"
+        parent = m.get("replyToId")
+        yield {
+            "id": mid,
+            "source": "teams",
+            "channel": "chat",
+            "timestamp": m.get("createdDateTime"),
+            "author": sender.get("displayName") or sender.get("id", ""),
+            "_keys": [k for k in (sender.get("userPrincipalName"), sender.get("displayName"), sender.get("id")) if k],
+            "recipients": "; ".join(dict.fromkeys(x for x in mentioned if x)),
+            "thread_id": f"teams:{stem}:{parent}" if parent else mid,
+            "reply_to": f"teams:{stem}:{parent}" if parent else "",
+            "subject": m.get("subject") or "",
+            "text": text,
+            "origin_file": src.name,
+            "origin_pos": pos,
+        }

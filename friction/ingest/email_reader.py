@@ -1,0 +1,274 @@
+"""Email: mbox, single .eml, Maildir, Outlook .msg and PST into message rows.
+
+Parsing uses the standard library's ``email`` package with the fast compat32 policy;
+bodies prefer text/plain, fall back to HTML converted to text, and are decoded with
+errors replaced, so a bad charset never stops a batch.
+"""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import hashlib
+import re
+from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from email.message import Message
+from typing import Iterator
+
+from .clean import clean_email_body, html_to_text
+from .sources import Source
+from .summary import IngestSummary
+
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|antw|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def read_mbox(src: Source, summary: IngestSummary) -> Iterator[dict]:
+    """Stream an mbox file message by message (flat memory whatever its size)."""
+    with src.open() as fh:
+        first = fh.readline()
+        if not first.startswith(b"From "):
+            summary.skip("not an mbox (no 'From ' separator line)", src.name)
+            return
+        pos = 0
+        buf: list[bytes] = []
+        prev_blank = True
+        for line in fh:
+            if line.startswith(b"From ") and prev_blank and buf:
+                pos += 1
+                yield from _one(src, b"".join(buf), pos, summary, "mbox")
+                buf = []
+                prev_blank = True
+                continue
+            if line.startswith(b">From ") or line.startswith(b">>From "):
+                line = line[1:]  # mboxrd un-escaping
+            buf.append(line)
+            prev_blank = line in (b"\n", b"\r\n")
+        pos += 1
+        if buf:
+            yield from _one(src, b"".join(buf), pos, summary, "mbox")
+
+
+def read_eml(src: Source, summary: IngestSummary) -> Iterator[dict]:
+    """One RFC-822 message per file (.eml, or a Maildir cur/new entry)."""
+    source = "maildir" if {"cur", "new"} & set(src.parts[:-1]) else "eml"
+    yield from _one(src, src.read_bytes(), 1, summary, source)
+
+
+def _one(src: Source, raw: bytes, pos: int, summary: IngestSummary, source: str) -> Iterator[dict]:
+    summary.read += 1
+    head_end = raw.find(b"\n\n")
+    if head_end < 0:
+        head_end = raw.find(b"\r\n\r\n")
+    if head_end < 0:
+        reason = "truncated message (headers never end)" if raw.strip() else "empty message"
+        summary.skip(reason, f"{src.name} message {pos}")
+        return
+    try:
+        msg = email.message_from_bytes(raw)
+    except Exception as exc:  # noqa: BLE001 - the stdlib parser is lenient; be safe anyway
+        summary.skip("corrupt message", f"{src.name} message {pos} ({exc})")
+        return
+    if not msg.keys():
+        summary.skip("corrupt message (no headers)", f"{src.name} message {pos}")
+        return
+    yield message_row(msg, src.name, pos, source)
+
+
+def message_row(msg: Message, origin: str, pos: int, source: str) -> dict:
+    """A message-table row from a parsed email.message.Message."""
+    subject = header_text(msg.get("Subject"))
+    msgid = _first_id(msg.get("Message-ID"))
+    refs = _MSGID.findall(str(msg.get("References") or ""))
+    in_reply = _first_id(msg.get("In-Reply-To"))
+    body = body_text(msg)
+    when = parse_date(msg.get("Date"))
+    author = address_of(header_text(msg.get("From")))
+    if not msgid:
+        key = f"{author}|{msg.get('Date')}|{subject}|{body[:200]}".encode("utf-8", "replace")
+        msgid = "<sha1-" + hashlib.sha1(key).hexdigest()[:20] + "@friction>"
+    recipients = [address_of(a) for a in _addresses(msg, ("To", "Cc"))]
+    return {
+        "id": msgid,
+        "source": source,
+        "channel": "email",
+        "timestamp": when,
+        "author": author,
+        "recipients": "; ".join(r for r in recipients if r),
+        "thread_id": thread_id(msgid, refs, in_reply, subject),
+        "reply_to": in_reply or (refs[-1] if refs else ""),
+        "subject": subject,
+        "text": clean_email_body(body),
+        "origin_file": origin,
+        "origin_pos": pos,
+    }
+
+
+def thread_id(msgid: str, refs: list[str], in_reply: str, subject: str) -> str:
+    """Thread root's Message-ID from References/In-Reply-To; a root message is its own thread;
+    a reply with neither header falls back to the normalised subject."""
+    if refs:
+        return refs[0]
+    if in_reply:
+        return in_reply
+    if subject and _SUBJECT_PREFIX.match(subject):
+        return "subject:" + normalise_subject(subject)
+    return msgid
+
+
+def normalise_subject(subject: str) -> str:
+    return re.sub(r"\s+", " ", _SUBJECT_PREFIX.sub("", subject)).strip().lower()
+
+
+def header_text(value) -> str:
+    """Decode RFC 2047 words; undecodable bytes are replaced, never fatal."""
+    if value is None:
+        return ""
+    value = str(value)
+    if "=?" not in value:
+        return " ".join(value.split())
+    try:
+        return " ".join(str(make_header(decode_header(value))).split())
+    except Exception:  # noqa: BLE001 - malformed encoded-word
+        return " ".join(value.split())
+
+
+def address_of(value: str) -> str:
+    """The address of 'Name <addr>' (lower-cased), else the name as written."""
+    name, addr = email.utils.parseaddr(value)
+    return addr.lower() if addr and "@" in addr else (name or value).strip()
+
+
+def _addresses(msg: Message, fields: tuple[str, ...]) -> list[str]:
+    values = [header_text(v) for f in fields for v in msg.get_all(f, [])]
+    return [f"{n} <{a}>" if n else a for n, a in email.utils.getaddresses(values) if a or n]
+
+
+def _first_id(value) -> str:
+    if not value:
+        return ""
+    m = _MSGID.search(str(value))
+    return m.group(0) if m else str(value).strip()
+
+
+def parse_date(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def body_text(msg: Message) -> str:
+    """text/plain if any non-attachment part has it, else HTML converted to text."""
+    plain = html = None
+    for part in msg.walk() if msg.is_multipart() else (msg,):
+        if part.is_multipart() or part.get_filename():
+            continue
+        ctype = part.get_content_type()
+        if ctype == "text/plain" and plain is None:
+            plain = _decode(part)
+        elif ctype == "text/html" and html is None:
+            html = _decode(part)
+    if plain is not None and plain.strip():
+        return plain
+    if html:
+        return html_to_text(html)
+    return plain or ""
+
+
+def _decode(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:  # unknown charset name
+        return payload.decode("utf-8", errors="replace")
+
+
+def read_msg(src: Source, summary: IngestSummary) -> Iterator[dict]:
+    """Outlook .msg through extract-msg."""
+    import extract_msg  # heavy import, only when a .msg is seen
+
+    summary.read += 1
+    try:
+        m = extract_msg.openMsg(src.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - any OLE/format failure is one bad file
+        summary.skip("corrupt Outlook .msg", f"{src.name} ({exc.__class__.__name__}: {exc})")
+        return
+    try:
+        body = m.body or ""
+        if not body.strip() and getattr(m, "htmlBody", None):
+            hb = m.htmlBody
+            body = html_to_text(hb.decode("utf-8", "replace") if isinstance(hb, bytes) else hb)
+        subject = m.subject or ""
+        msgid = _first_id(m.messageId) or ""
+        author = address_of(m.sender or "")
+        recipients = [address_of(r) for r in re.split(r"[;,]\s*", f"{m.to or ''};{m.cc or ''}") if r.strip()]
+        when = m.date
+        if isinstance(when, datetime):
+            when = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        else:
+            when = parse_date(when)
+        in_reply = _first_id(getattr(m, "inReplyTo", None))
+        if not msgid:
+            key = f"{author}|{when}|{subject}|{body[:200]}".encode("utf-8", "replace")
+            msgid = "<sha1-" + hashlib.sha1(key).hexdigest()[:20] + "@friction>"
+        yield {
+            "id": msgid, "source": "msg", "channel": "email", "timestamp": when,
+            "author": author, "recipients": "; ".join(recipients),
+            "thread_id": thread_id(msgid, [], in_reply, subject), "reply_to": in_reply,
+            "subject": subject, "text": clean_email_body(body),
+            "origin_file": src.name, "origin_pos": 1,
+        }
+    finally:
+        m.close()
+
+
+PST_HINT = "PST support needs the optional extra: pip install 'friction[pst]' (libpff-python)"
+
+
+def read_pst(src: Source, summary: IngestSummary) -> Iterator[dict]:
+    """Outlook PST/OST through libpff-python, an optional extra."""
+    try:
+        import pypff  # type: ignore[import-not-found]
+    except ImportError:
+        summary.skip("PST reader not installed", f"{src.name} ({PST_HINT})")
+        return
+    if "!" in src.name:  # libpff needs a real file; we never extract archives to disk
+        summary.skip("PST inside a zip (unzip it first)", src.name)
+        return
+    pst = pypff.file()
+    try:
+        pst.open(src.name)
+    except Exception as exc:  # noqa: BLE001
+        summary.skip("corrupt PST", f"{src.name} ({exc})")
+        return
+    try:
+        for pos, item in enumerate(_pst_messages(pst.get_root_folder()), start=1):
+            summary.read += 1
+            headers = item.get_transport_headers() or ""
+            body = item.get_plain_text_body() or b""
+            if not body and item.get_html_body():
+                body = html_to_text(item.get_html_body().decode("utf-8", "replace")).encode()
+            raw = headers.encode("utf-8", "replace") + b"\n\n" + body
+            yield message_row(email.message_from_bytes(raw), src.name, pos, "pst")
+    finally:
+        pst.close()
+
+
+def _pst_messages(folder) -> Iterator:
+    for i in range(folder.get_number_of_sub_messages()):
+        yield folder.get_sub_message(i)
+    for i in range(folder.get_number_of_sub_folders()):
+        yield from _pst_messages(folder.get_sub_folder(i))

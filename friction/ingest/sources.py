@@ -1,0 +1,124 @@
+"""Turn the paths a user names (files, folders, zips) into readable sources.
+
+A zip is read in place, entry by entry: nothing is extracted to disk, entries with
+unsafe paths or absurd compression ratios are refused and counted.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Callable, Iterator
+
+from .summary import IngestSummary
+
+#: Refuse zip entries that inflate more than this many times (zip bombs) ...
+MAX_COMPRESSION_RATIO = 200
+#: ... or to more than this many bytes.
+MAX_ENTRY_BYTES = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class Source:
+    """One readable file, on disk or inside a zip."""
+
+    name: str                     # what warnings and origin_file show: path or "archive.zip!entry"
+    rel: str                      # path relative to the folder/zip it was found in (posix)
+    opener: Callable[[], BinaryIO]
+    size: int
+
+    def open(self) -> BinaryIO:
+        return self.opener()
+
+    def read_bytes(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
+
+    def head(self, n: int = 4096) -> bytes:
+        with self.open() as fh:
+            return fh.read(n)
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.rel).stem
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.rel).suffix.lower()
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return PurePosixPath(self.rel).parts
+
+
+def iter_tree(path: str | os.PathLike, summary: IngestSummary) -> Iterator[list[Source]]:
+    """Yield the sources of one user-named path as lists of files sharing a container.
+
+    A plain file yields one list of one; a folder or a zip yields one list of all its files
+    (so that a reader can see the structure, e.g. a Slack export's users.json).
+    """
+    p = Path(path)
+    if p.is_dir():
+        yield list(_walk_dir(p))
+    elif p.is_file() and zipfile.is_zipfile(p) and p.suffix.lower() not in (".docx", ".xlsx"):
+        yield list(_walk_zip(p, str(p), summary))
+    elif p.is_file():
+        yield [_file_source(p, p.name, str(p))]
+    else:
+        summary.skip("path not found", str(p))
+
+
+def _file_source(p: Path, rel: str, name: str) -> Source:
+    return Source(name=name, rel=rel, opener=lambda: open(p, "rb"), size=p.stat().st_size)
+
+
+def _walk_dir(root: Path) -> Iterator[Source]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            if fn.startswith("."):
+                continue
+            fp = Path(dirpath) / fn
+            if fp.is_symlink() or not fp.is_file():
+                continue
+            yield _file_source(fp, fp.relative_to(root).as_posix(), str(fp))
+
+
+def _walk_zip(zpath: Path, label: str, summary: IngestSummary, data: bytes | None = None) -> Iterator[Source]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else zpath)
+    except (zipfile.BadZipFile, OSError) as exc:
+        summary.skip("corrupt zip", f"{label} ({exc})")
+        return
+    for info in sorted(zf.infolist(), key=lambda i: i.filename):
+        if info.is_dir():
+            continue
+        name = f"{label}!{info.filename}"
+        rel = PurePosixPath(info.filename.replace("\\", "/"))
+        if rel.is_absolute() or ".." in rel.parts or ":" in info.filename.split("/")[0]:
+            summary.skip("unsafe path in zip", name)
+            continue
+        if info.file_size > MAX_ENTRY_BYTES or (
+            info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
+            and info.file_size > 1_000_000
+        ):
+            summary.skip("zip entry compression ratio too high", name)
+            continue
+        if rel.name.startswith(".") or "__MACOSX" in rel.parts:
+            continue
+        if rel.suffix.lower() == ".zip":
+            try:
+                inner = zf.read(info)
+            except Exception as exc:  # noqa: BLE001 - corrupt entry, count and go on
+                summary.skip("corrupt zip entry", f"{name} ({exc})")
+                continue
+            yield from _walk_zip(zpath, name, summary, data=inner)
+            continue
+        yield Source(name=name, rel=rel.as_posix(), opener=_zip_opener(zf, info), size=info.file_size)
+
+
+def _zip_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
+    return lambda: zf.open(info)

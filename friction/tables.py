@@ -1,0 +1,134 @@
+"""One reader and one writer for every table format we accept: Parquet, CSV, JSONL, '-'."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import pandas as pd
+
+TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
+                  ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def table_format(path: str) -> str:
+    """Format named by a path's extension; '-' means JSONL on stdout."""
+    if path == "-":
+        return "jsonl"
+    fmt = TABLE_SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown table format (use .parquet, .csv, .jsonl or -)")
+    return fmt
+
+
+def iter_table(fh: BinaryIO, fmt: str, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
+    """Stream a table in chunks of rows, all columns as strings except Parquet's own types."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(fh)
+        for batch in pf.iter_batches(batch_size=chunk_size):
+            yield batch.to_pandas()
+    elif fmt in ("csv", "tsv"):
+        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+        yield from pd.read_csv(text, sep="\t" if fmt == "tsv" else ",", dtype=str,
+                               keep_default_na=False, chunksize=chunk_size)
+    elif fmt == "jsonl":
+        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace")
+        yield from pd.read_json(text, lines=True, dtype=False, chunksize=chunk_size)
+    else:
+        raise ValueError(f"unknown table format {fmt!r}")
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """A whole table into memory (for small tables: rosters, labelled data, results)."""
+    fmt = table_format(path)
+    if path == "-":
+        return pd.concat(list(iter_table(sys.stdin.buffer, fmt)), ignore_index=True)
+    with open(path, "rb") as fh:
+        chunks = list(iter_table(fh, fmt))
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+
+
+class TableWriter:
+    """Append DataFrame chunks to one output file; the format comes from its extension.
+
+    Rows go to a temporary file beside the output and are moved into place on close, so an
+    interrupted run never leaves a half-written table under the final name.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fmt = table_format(path)
+        self.rows = 0
+        self._tmp = None if path == "-" else Path(path).with_name(f".{Path(path).name}.partial")
+        self._fh = None
+        self._pq = None
+        self._schema = None
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self.path == "-":
+            if len(df):
+                sys.stdout.write(_jsonl(df))
+                sys.stdout.flush()
+        elif self.fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False, schema=self._schema)
+            if self._pq is None:
+                self._schema = table.schema
+                self._pq = pq.ParquetWriter(self._tmp, self._schema)
+            self._pq.write_table(table)
+        else:
+            if self._fh is None:
+                self._fh = open(self._tmp, "w", encoding="utf-8", newline="")
+                first = True
+            else:
+                first = False
+            if self.fmt in ("csv", "tsv"):
+                df.to_csv(self._fh, index=False, header=first, sep="\t" if self.fmt == "tsv" else ",",
+                          date_format="%Y-%m-%dT%H:%M:%S%z")
+            elif len(df):
+                self._fh.write(_jsonl(df))
+        self.rows += len(df)
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        if self._fh is not None:
+            self._fh.close()
+        if self._tmp is not None:
+            if self._pq is None and self._fh is None:
+                self._write_empty()
+            self._tmp.replace(self.path)
+
+    def _write_empty(self) -> None:
+        from .ingest.schema import empty_frame
+
+        empty = empty_frame()
+        if self.fmt == "parquet":
+            empty.to_parquet(self._tmp, index=False)
+        elif self.fmt in ("csv", "tsv"):
+            empty.to_csv(self._tmp, index=False, sep="\t" if self.fmt == "tsv" else ",")
+        else:
+            self._tmp.write_text("")
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None and self._tmp is not None:
+            for h in (self._pq, self._fh):
+                if h is not None:
+                    h.close()
+            self._tmp.unlink(missing_ok=True)
+            return
+        self.close()
+
+
+def _jsonl(df: pd.DataFrame) -> str:
+    out = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    return out if out.endswith("\n") else out + "\n"
