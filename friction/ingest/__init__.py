@@ -65,7 +65,7 @@ def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = No
                 try:
                     kind = fmt or detect(src)
                 except OSError as exc:
-                    summary.skip("unreadable file", f"{src.name} ({exc})")
+                    summary.skip("unreadable file", src.name, detail=str(exc))
                     continue
                 if kind == "empty":
                     summary.skip("empty file", src.name)
@@ -75,12 +75,12 @@ def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = No
                     continue
                 if kind == "json":
                     reason, detail = _json_problem(src)
-                    summary.skip(reason, f"{src.name}{detail}")
+                    summary.skip(reason, src.name, detail=detail)
                     continue
                 try:
                     yield from _read_one(src, kind, summary, mapping)
                 except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-                    summary.skip(f"unreadable {kind} file", f"{src.name} ({exc.__class__.__name__}: {exc})")
+                    summary.skip(f"unreadable {kind} file", src.name, detail=f"{exc.__class__.__name__}: {exc}")
 
 
 def _json_problem(src: Source) -> tuple[str, str]:
@@ -90,8 +90,8 @@ def _json_problem(src: Source) -> tuple[str, str]:
     try:
         json.loads(src.read_bytes().decode("utf-8", errors="replace"))
     except ValueError as exc:
-        return "invalid JSON", f" ({exc})"
-    return "unknown format", " (JSON that is neither a Slack day file nor Teams messages)"
+        return "invalid JSON", str(exc)
+    return "unknown format", "JSON that is neither a Slack day file nor Teams messages"
 
 
 def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roster | None = None,

@@ -54,7 +54,7 @@ def read_slack_export(root: str, sources: list[Source], summary: IngestSummary) 
                                      prof.get("display_name"), prof.get("real_name")) if k],
             }
     except (ValueError, KeyError, TypeError) as exc:
-        summary.skip("invalid users.json (mentions left unresolved)", f"{by_name['users.json'].name} ({exc})")
+        summary.skip("invalid users.json (mentions left unresolved)", by_name['users.json'].name, detail=str(exc))
     for rel, src in sorted(by_name.items()):
         parts = rel.split("/")
         if len(parts) != 2 or not parts[1].endswith(".json"):
@@ -72,7 +72,7 @@ def read_slack_day(src: Source, channel: str, users: dict, summary: IngestSummar
         if not isinstance(items, list):
             raise ValueError("expected a JSON list of messages")
     except ValueError as exc:
-        summary.skip("invalid JSON", f"{src.name} ({exc})")
+        summary.skip("invalid JSON", src.name, detail=str(exc))
         return
     for pos, m in enumerate(items, start=1):
         summary.read += 1
@@ -145,7 +145,7 @@ def read_teams(src: Source, summary: IngestSummary) -> Iterator[dict]:
         if not isinstance(items, list):
             raise ValueError("'value' is not a list")
     except (ValueError, KeyError) as exc:
-        summary.skip("invalid Teams JSON", f"{src.name} ({exc})")
+        summary.skip("invalid Teams JSON", src.name, detail=str(exc))
         return
     stem = src.stem
     for pos, m in enumerate(items, start=1):

@@ -12,7 +12,7 @@ import email.utils
 import hashlib
 import re
 from datetime import datetime, timezone
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import Message
 from typing import Iterator
 
@@ -68,7 +68,7 @@ def _one(src: Source, raw: bytes, pos: int, summary: IngestSummary, source: str)
     try:
         msg = email.message_from_bytes(raw)
     except Exception as exc:  # noqa: BLE001 - the stdlib parser is lenient; be safe anyway
-        summary.skip("corrupt message", f"{src.name} message {pos} ({exc})")
+        summary.skip("corrupt message", f"{src.name} message {pos}", detail=f"{exc}")
         return
     if not msg.keys():
         summary.skip("corrupt message (no headers)", f"{src.name} message {pos}")
@@ -129,9 +129,11 @@ def header_text(value) -> str:
     if "=?" not in value:
         return " ".join(value.split())
     try:
-        return " ".join(str(make_header(decode_header(value))).split())
+        parts = decode_header(value)
     except Exception:  # noqa: BLE001 - malformed encoded-word
         return " ".join(value.split())
+    text = "".join(p if isinstance(p, str) else decode_bytes(p, cs) for p, cs in parts)
+    return " ".join(text.split())
 
 
 def address_of(value: str) -> str:
@@ -189,11 +191,21 @@ def _decode(part: Message) -> str:
     if payload is None:
         raw = part.get_payload()
         return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "utf-8"
+    return decode_bytes(payload, part.get_content_charset())
+
+
+# Mail clients (and the WHATWG encoding standard) read Latin-1 and ASCII labels as windows-1252.
+_AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii", "cp819"}
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Bytes to text in the declared charset; unknown charsets fall back to UTF-8, bad bytes are replaced."""
+    cs = (charset or "utf-8").strip().lower()
+    cs = "cp1252" if cs in _AS_CP1252 else cs
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # unknown charset name
-        return payload.decode("utf-8", errors="replace")
+        return data.decode(cs, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
 
 
 def read_msg(src: Source, summary: IngestSummary) -> Iterator[dict]:
@@ -204,7 +216,7 @@ def read_msg(src: Source, summary: IngestSummary) -> Iterator[dict]:
     try:
         m = extract_msg.openMsg(src.read_bytes())
     except Exception as exc:  # noqa: BLE001 - any OLE/format failure is one bad file
-        summary.skip("corrupt Outlook .msg", f"{src.name} ({exc.__class__.__name__}: {exc})")
+        summary.skip("corrupt Outlook .msg", src.name, detail=f"{exc.__class__.__name__}: {exc}")
         return
     try:
         body = m.body or ""
@@ -243,7 +255,7 @@ def read_pst(src: Source, summary: IngestSummary) -> Iterator[dict]:
     try:
         import pypff  # type: ignore[import-not-found]
     except ImportError:
-        summary.skip("PST reader not installed", f"{src.name} ({PST_HINT})")
+        summary.skip("PST reader not installed", src.name, detail=PST_HINT)
         return
     if "!" in src.name:  # libpff needs a real file; we never extract archives to disk
         summary.skip("PST inside a zip (unzip it first)", src.name)
@@ -252,7 +264,7 @@ def read_pst(src: Source, summary: IngestSummary) -> Iterator[dict]:
     try:
         pst.open(src.name)
     except Exception as exc:  # noqa: BLE001
-        summary.skip("corrupt PST", f"{src.name} ({exc})")
+        summary.skip("corrupt PST", src.name, detail=str(exc))
         return
     try:
         for pos, item in enumerate(_pst_messages(pst.get_root_folder()), start=1):

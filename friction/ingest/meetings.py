@@ -187,7 +187,7 @@ def _docx_paragraphs(src: Source, summary: IngestSummary) -> list[str] | None:
     try:
         d = docx.Document(io.BytesIO(src.read_bytes()))
     except Exception as exc:  # noqa: BLE001 - not a valid Word file
-        summary.skip("corrupt .docx", f"{src.name} ({exc.__class__.__name__})")
+        summary.skip("corrupt .docx", src.name, detail=str(exc.__class__.__name__))
         return None
     out = []
     for p in d.paragraphs:

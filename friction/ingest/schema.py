@@ -38,5 +38,5 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
         elif col == "origin_pos":
             df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
         else:
-            df[col] = df[col].fillna("").astype(str)
+            df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     return df

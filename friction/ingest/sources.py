@@ -91,7 +91,7 @@ def _walk_zip(zpath: Path, label: str, summary: IngestSummary, data: bytes | Non
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else zpath)
     except (zipfile.BadZipFile, OSError) as exc:
-        summary.skip("corrupt zip", f"{label} ({exc})")
+        summary.skip("corrupt zip", label, detail=str(exc))
         return
     for info in sorted(zf.infolist(), key=lambda i: i.filename):
         if info.is_dir():
@@ -113,7 +113,7 @@ def _walk_zip(zpath: Path, label: str, summary: IngestSummary, data: bytes | Non
             try:
                 inner = zf.read(info)
             except Exception as exc:  # noqa: BLE001 - corrupt entry, count and go on
-                summary.skip("corrupt zip entry", f"{name} ({exc})")
+                summary.skip("corrupt zip entry", name, detail=str(exc))
                 continue
             yield from _walk_zip(zpath, name, summary, data=inner)
             continue

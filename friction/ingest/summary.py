@@ -20,11 +20,13 @@ class IngestSummary:
     echo: bool = True  # print each warning line to stderr as it happens
     max_warnings: int = 1000
 
-    def skip(self, reason: str, where: str = "", n: int = 1, warn: bool = True) -> None:
-        """Count n skipped items; with warn, also emit one line naming the file and problem."""
+    def skip(self, reason: str, where: str = "", detail: str = "", n: int = 1, warn: bool = True) -> None:
+        """Count n skipped items under `reason`; with warn, also emit one line:
+        '<where>: <reason> (<detail>)', naming the file and the problem."""
         self.skipped[reason] += n
         if warn:
-            self.warn(f"{where}: {reason}" if where else reason)
+            line = f"{where}: {reason}" if where else reason
+            self.warn(f"{line} ({detail})" if detail else line)
 
     def warn(self, line: str) -> None:
         if len(self.warnings) < self.max_warnings:

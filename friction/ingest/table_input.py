@@ -49,9 +49,9 @@ def read_table_messages(src: Source, summary: IngestSummary, fmt: str,
                     row["_keys"] = [row.get("author", "")]
                     yield row
     except (ValueError, OSError) as exc:
-        summary.skip(f"unreadable {fmt} table", f"{src.name} ({_short(exc)})")
+        summary.skip(f"unreadable {fmt} table", src.name, detail=f"{_short(exc)}")
     except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types on corrupt files
-        summary.skip(f"unreadable {fmt} table", f"{src.name} ({exc.__class__.__name__}: {_short(exc)})")
+        summary.skip(f"unreadable {fmt} table", src.name, detail=f"{exc.__class__.__name__}: {_short(exc)}")
 
 
 def _missing(v) -> bool:
