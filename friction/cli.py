@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -66,6 +67,207 @@ def ingest(paths, output, fmt, roster, mapping, as_json):
             click.echo(f"wrote {summary.kept} messages to {output}", err=True)
     if summary.kept == 0 and summary.read == 0:
         sys.exit(1)
+
+
+MODEL_OPTION = click.option("--model", "model_path", default=None, type=click.Path(file_okay=False),
+                            help="Model folder (default: the shipped models/default).")
+
+
+def _load_model(model_path):
+    from .model import load_model
+
+    try:
+        return load_model(model_path)
+    except (FileNotFoundError, OSError, ValueError, KeyError) as exc:
+        fail(str(exc))
+
+
+def _read_inputs(inputs, fmt=None, roster=None, echo=True):
+    """Anything `friction ingest` reads (or its output), as message-table chunks plus the summary."""
+    from .ingest import IngestSummary, Roster, read_messages
+
+    summary = IngestSummary(echo=echo)
+    try:
+        team_roster = Roster.load(roster) if roster else None
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    return read_messages(inputs, fmt=fmt, roster=team_roster, summary=summary), summary
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, help="Output table: .parquet, .csv, .jsonl, or - for JSONL on stdout.")
+@MODEL_OPTION
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="CSV mapping people to teams.")
+@click.option("--no-evidence", is_flag=True, help="Skip evidence sentences (faster).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stderr.")
+def classify(inputs, output, model_path, roster, no_evidence, as_json):
+    """Label every message found in INPUTS with a score and a decision per label.
+
+    INPUTS is anything `friction ingest` reads, or its output. Each row gains
+    score_<label> (calibrated probability), flag_<label>, labels and evidence
+    (the sentences that drove each label, as JSON).
+
+    Example: friction classify exports/ -o labelled.parquet
+    """
+    from tqdm.auto import tqdm
+
+    from .model import label_messages
+    from .tables import TableWriter, table_format
+
+    try:
+        table_format(output)
+    except ValueError as exc:
+        fail(str(exc))
+    model = _load_model(model_path)
+    chunks, summary = _read_inputs(inputs, roster=roster)
+    flagged = 0
+    with TableWriter(output) as out, tqdm(desc="classifying", unit="msg", disable=None, file=sys.stderr) as bar:
+        for chunk in chunks:
+            for start in range(0, len(chunk), 512):
+                part = label_messages(model, chunk.iloc[start:start + 512], with_evidence=not no_evidence)
+                flagged += int((part["labels"] != "").sum())
+                out.write(part)
+                bar.update(len(part))
+    result = {"model": model.model_id, "messages": summary.kept, "flagged": flagged, "ingest": summary.as_dict()}
+    if as_json:
+        click.echo(json.dumps(result, indent=2), err=True)
+    else:
+        click.echo(summary.text(), err=True)
+        click.echo(f"{flagged} of {summary.kept} messages carry at least one label (model {model.model_id})", err=True)
+    if summary.kept == 0 and summary.read == 0:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True))
+@MODEL_OPTION
+@click.option("--split", default="test", show_default=True,
+              help="Which split of DATA to score (ignored when DATA has no splits).")
+@click.option("--train-data", type=click.Path(exists=True), default=None,
+              help="Labelled data the baselines train on (default: DATA's train/dev splits).")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="Also train and score keyword, TF-IDF, frozen-MiniLM and zero-shot baselines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(data, model_path, split, train_data, baselines, as_json):
+    """Score a model on labelled DATA, next to the baselines a user would otherwise reach for.
+
+    Prints per-label precision/recall/F1, macro and micro F1, the false-alarm rate on
+    `none` messages and on hard negatives, and expected calibration error.
+
+    Example: friction evaluate --model models/default corpora/train
+    """
+    from .corpus import load_corpus
+    from .labels import DEFAULT_LABEL_IDS
+    from .model.evaluation import score_baselines, score_model
+    from .model.metrics import format_table
+
+    model = _load_model(model_path)
+    try:
+        df = load_corpus(data, label_ids=model.label_ids if model.label_ids != list(DEFAULT_LABEL_IDS) else None)
+        test = df[df["split"] == split] if "split" in df.columns and (df["split"] == split).any() else df
+        results = {f"friction ({model.model_id})": score_model(model, test)}
+        if baselines:
+            ref = load_corpus(train_data, label_ids=model.label_ids) if train_data else df
+            has = "split" in ref.columns and (ref["split"] == "train").any()
+            train = ref[ref["split"] == "train"] if has else ref[~ref.index.isin(test.index)]
+            dev = ref[ref["split"] == "dev"] if has else None
+            if len(train) == 0:
+                fail("no training rows for the baselines (pass --train-data or --no-baselines)")
+            results.update(score_baselines(model, train, dev, test))
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        click.echo(f"{data} ({split if 'split' in df.columns else 'all'}): {len(test)} messages")
+        click.echo(format_table(results, model.label_ids))
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="New model folder.")
+@click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML label set: add, rename (from: [old]) or drop labels.")
+@click.option("--from", "base", type=click.Path(exists=True, file_okay=False),
+              help="Continue from a trained model (e.g. models/default): its encoder and the heads of labels it knows.")
+@click.option("--mix", type=click.Path(exists=True), default=None,
+              help="Extra labelled data mixed into training (e.g. corpora/train), mapped through the label set.")
+@click.option("--method", type=click.Choice(["finetune", "setfit"]), default="finetune", show_default=True)
+@click.option("--epochs", type=int, default=6, show_default=True)
+@click.option("--max-length", type=int, default=128, show_default=True)
+@click.option("--refit-on-dev", is_flag=True, help="After calibrating on dev, retrain on train+dev.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(data, output, labels_file, base, mix, method, epochs, max_length, refit_on_dev, seed):
+    """Train a model on labelled DATA (CSV/JSONL or a corpus folder with splits.json).
+
+    Rows with split 'train' train, rows with split 'dev' calibrate scores and tune
+    thresholds; without splits, 15% is held out for that (when there are 200+ rows).
+
+    Example: friction train company_labels.csv --labels labels.yaml --from models/default -o models/acme
+    """
+    import pandas as pd
+
+    from .corpus import data_hash, load_corpus
+    from .labels import DEFAULT_LABELS, load_label_set
+    from .model.training import train_on_splits
+
+    try:
+        labels, renames = load_label_set(labels_file) if labels_file else (list(DEFAULT_LABELS), {})
+        ids = [lab.id for lab in labels]
+        df = load_corpus(data, label_ids=ids, renames=renames)
+        if mix:
+            extra = load_corpus(mix, label_ids=ids, renames=renames)
+            if "split" in extra.columns:
+                extra = extra[extra["split"] != "test"]
+            extra["split"] = extra.get("split", "train").replace("", "train")
+            if "split" not in df.columns:
+                df["split"] = "train"
+            df = pd.concat([df, extra], ignore_index=True)
+    except (ValueError, OSError, KeyError) as exc:
+        fail(str(exc))
+    y_counts = {lid: int(sum(lid in labs for labs in df["label_list"])) for lid in ids}
+    click.echo(f"training on {len(df)} messages; positives per label: {y_counts}", err=True)
+    model, report = train_on_splits(df, labels, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
+                                    max_length=max_length, seed=seed, base=base)
+    model.save(output, metrics={"dev": report["dev"]},
+               extra={"model_id": os.path.basename(os.path.normpath(output)), "training_data": {
+                   "source": str(data), "mix": mix, "sha256": data_hash(df), "n": len(df), "positives": y_counts,
+                   "n_train": report["n_train"], "n_dev": report["n_dev"], "refit_on": report.get("refit_on")}})
+    if report["dev"]:
+        click.echo(f"dev macro-F1 {report['dev']['macro_f1']:.3f}, false alarms on none {report['dev']['fpr_none']:.3f}",
+                   err=True)
+    click.echo(f"saved model to {output}", err=True)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-n", "n", type=int, default=200, show_default=True, help="How many messages to suggest.")
+@click.option("-o", "--output", required=True, help="CSV (or .jsonl) in the corpus file format, labels left empty.")
+@MODEL_OPTION
+def suggest(inputs, n, output, model_path):
+    """Pick the unlabelled messages most worth labelling next: uncertain and diverse.
+
+    Each suggestion carries the model's current guess in `suggested_labels`;
+    annotators fill in `labels` and feed the file to `friction train`.
+
+    Example: friction suggest exports/ -n 200 -o to_label.csv
+    """
+    import pandas as pd
+
+    from .model.active import suggest_for_labelling
+    from .tables import TableWriter
+
+    model = _load_model(model_path)
+    chunks, summary = _read_inputs(inputs)
+    parts = list(chunks)
+    if not parts:
+        fail("no messages could be read from INPUTS")
+    df = pd.concat(parts, ignore_index=True)
+    picked = suggest_for_labelling(model, df, n)
+    with TableWriter(output) as out:
+        out.write(picked)
+    click.echo(f"wrote {len(picked)} suggestions to {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,6 +45,16 @@ MARKER = re.compile(
     re.I | re.M)
 
 
+# Where quoted/forwarded content begins, to tell messages with new text of their own from
+# pure forwards (a pure forward is emptied by design: it holds no new text).
+FIRST_QUOTE = re.compile(MARKER.pattern + r"|-{2,}\s*Forwarded message|^[ \t]*Begin forwarded message", re.I | re.M)
+
+
+def has_new_text(body: str) -> bool:
+    m = FIRST_QUOTE.search(body)
+    return bool(re.search(r"[^\W_]", body[: m.start()] if m else body))
+
+
 def norm(text: str | None) -> str:
     return " ".join((text or "").split())
 
@@ -140,8 +150,10 @@ def eval_enron(fn, bodies):
     nonempty = [(b, o) for b, o in zip(bodies, outs) if b.strip()]
     marker = sum(bool(MARKER.search(o)) for o in outs) / len(outs)
     emptied = sum(not o.strip() for _, o in nonempty) / len(nonempty)
+    authored = [o for b, o in nonempty if has_new_text(b)]
+    emptied_new = sum(not o.strip() for o in authored) / len(authored)
     ratio = sum(min(1.0, len(norm(o)) / max(1, len(norm(b)))) for b, o in nonempty) / len(nonempty)
-    return marker, emptied, ratio, rate
+    return marker, emptied, emptied_new, ratio, rate
 
 
 def main(argv=None):
@@ -163,15 +175,21 @@ def main(argv=None):
         rows.append((name, fx, en))
 
     print(f"\nfixtures: {len(pairs)} pairs in {os.path.relpath(FIXTURES, ROOT)}"
-          + (f"; Enron: {len(bodies)} messages in {folder}" if bodies else ""))
+          + (f"; Enron: {len(bodies)} messages in {folder} "
+             f"({sum(has_new_text(b) for b in bodies)} with text before the first quote/forward)"
+             if bodies else ""))
     hdr = (f"{'method':<26} {'fx exact':>8} {'fx sim':>7} {'fx msg/s':>9} | "
-           f"{'marker left':>11} {'emptied':>8} {'kept len':>8} {'enron msg/s':>11}")
+           f"{'marker left':>11} {'emptied':>8} {'emptied*':>8} {'kept len':>8} {'enron msg/s':>11}")
     print(hdr)
     print("-" * len(hdr))
     for name, (ex, sim, rate, failed), en in rows:
         line = f"{name:<26} {ex:>8.1%} {sim:>7.3f} {rate:>9,.0f} | "
-        line += (f"{en[0]:>11.1%} {en[1]:>8.1%} {en[2]:>8.3f} {en[3]:>11,.0f}" if en else f"{'-':>11} {'-':>8} {'-':>8} {'-':>11}")
+        line += (f"{en[0]:>11.1%} {en[1]:>8.1%} {en[2]:>8.1%} {en[3]:>8.3f} {en[4]:>11,.0f}" if en
+                 else f"{'-':>11} {'-':>8} {'-':>8} {'-':>8} {'-':>11}")
         print(line)
+    print("marker left: output still has a quote/forward marker; emptied: share of non-empty bodies "
+          "emptied;\nemptied*: same among bodies with text before the first quote/forward marker; "
+          "kept len: mean output/input length.")
     if args.show_failures:
         for name, fx, _ in rows:
             print(f"\n{name} fails: {', '.join(fx[3]) or '-'}")

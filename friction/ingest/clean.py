@@ -4,68 +4,100 @@ Friction inside a quoted message must not be counted again in the reply, so ever
 email body passes through :func:`clean_email_body` before it reaches the table.
 
 The cleaner is our own set of line-anchored regexes (prior art: talon's
-``extract_from_plain``, github's email_reply_parser and mail-parser-reply). It was chosen
+``extract_from_plain``, GitHub's email_reply_parser and mail-parser-reply). It was chosen
 over those libraries by ``scripts/eval_cleaning.py``: they miss Lotus Notes forwards and
-reply blocks, Outlook header blocks without a separator line, and trailing contact
-blocks, and mail-parser-reply treats any "Thanks," or "- item" line as the start of a
-signature. Steps:
+reply headers, Outlook header blocks, disclaimers and contact blocks, mail-parser-reply
+treats any "Thanks," or "- item" line as the start of a signature, and it and talon
+are 3-6x slower. Steps:
 
-1. cut at the first header that starts quoted or forwarded content: "-----Original
+1. drop raw RFC 822 header blocks pasted on top of the body;
+2. cut at the first header that starts quoted or forwarded content: "-----Original
    Message-----", "---------- Forwarded message ----------", Lotus "----- Forwarded by
    ... -----", "Begin forwarded message:", "On ... wrote:" (also wrapped over up to three
-   lines, German "Am ... schrieb ...:", French "Le ... a écrit :"), an Outlook block of
-   From:/Sent:/To:/Subject: lines (also German/French), a Lotus "Name@ORG / date / To: /
-   cc: / Subject:" block, "-- " and "Sent from my ..." / "Get Outlook for ...";
-   a "... wrote:" header that is followed by ``>`` lines is dropped instead of cut, so
-   answers written between quoted lines survive;
-2. drop ``>`` lines;
-3. cut a trailing confidentiality disclaimer paragraph;
-4. drop a trailing name/title/phone block (after a valediction such as "Thanks," which is
-   kept, or a block that starts with a name and holds a phone/e-mail/URL line).
+   lines; German "Am ... schrieb ...:", French "Le ... a écrit :"), an Outlook block of
+   From:/Sent:/To:/Subject: lines (also German/French), a Lotus Notes header ("Name@ORG /
+   date / To: / cc: / Subject:", "From: Name 07/18/2000 08:34 AM"), a block of raw
+   MIME headers, "-- " and "Sent from my ..." / "Get Outlook for ...". A "... wrote:"
+   header followed by ``>`` lines is dropped instead of cut, so answers written between
+   quoted lines survive;
+3. drop ``>`` lines;
+4. cut a trailing confidentiality disclaimer paragraph;
+5. drop a trailing name/title/phone block: after a valediction such as "Thanks," (the
+   valediction stays), or a block that starts with a name and holds a phone/e-mail/URL
+   line. A lone name without either stays (it cannot be told from a one-word answer).
 """
 
 from __future__ import annotations
 
+import heapq
 import html as _html
 import re
 
-# ------------------------------------------------------------------ triggers
-# One pass over the text finds candidate lines; each is then verified.
+# ------------------------------------------------------------------ quote/forward headers
+# One pass over the text finds candidate lines, each is then verified; the first
+# verified one is the cut. Every alternative starts with a short literal, so the scan is
+# cheap; the two that need a scan along the line live in _TRIGGER_SLOW, used only
+# when a cheap substring test says they can match.
 _TRIGGER = re.compile(
     r"^[ \t]*(?:"
     r"(?P<sep>-{2,}[ \t]*(?:Original Message|Forwarded message|Forwarded by\b|Urspr\u00fcngliche Nachricht"
     r"|Weitergeleitete Nachricht|Message d'origine|Message transf\u00e9r\u00e9)"
-    r"|Begin forwarded message:|Anfang der weitergeleiteten (?:Nachricht|E-Mail):"
-    r"|-{5,}[ \t]*Forwarded by\b)"
-    r"|(?P<wrote>(?:On|Am|Le)[ \t]|\S[^\n]{0,150}?\b(?:wrote|schrieb|a \u00e9crit)[ \t]*:[ \t]*$)"
+    r"|Begin forwarded message:|Anfang der weitergeleiteten (?:Nachricht|E-Mail):)"
+    r"|(?P<wrote>(?:On|Am|Le)[ \t])"
+    r"|(?P<mime>(?:Message-ID|Content-Type|Content-Transfer-Encoding|MIME-Version|X-Mozilla-Status2?"
+    r"|Return-Path|Received|X-MS-Has-Attach)[ \t]*:)"
     r"|(?P<from>\*?(?:From|Von|De)\*?[ \t]*:)"
     r"|(?P<to>To[ \t]*:)"
     r"|(?P<sig>--[ \t]*$|(?:Sent (?:from|via) (?:my|Mail|Outlook|Yahoo|BlackBerry|Samsung)"
     r"|Get Outlook for|Envoy\u00e9 de mon|Von meinem\b[^\n]{0,40}\bgesendet)[^\n]{0,60}$)"
     r")",
     re.M | re.I)
+_TRIGGER_SLOW = re.compile(
+    r"^[ \t]*(?:"
+    r"(?P<wrote>\S[^\n]{0,150}?\b(?:wrote|schrieb|a \u00e9crit)[ \t]*:[ \t]*$)"
+    r"|(?P<lotusline>[A-Z][^\n]{0,100}?\d{1,2}/\d{1,2}/\d{2,4}[ \t]+\d{1,2}:\d{2}(?::\d{2})?[ \t]*[AP]M[ \t]+To:)"
+    r")",
+    re.M)
+_SLOW_HINTS = ("wrote", "schrieb", "crit", "M To:", "M  To:", "M\tTo:")
 
 _WROTE_END = re.compile(r"\b(?:wrote|schrieb\b.{0,120}?|a \u00e9crit)\s*:\s*$", re.I)
+_ON = re.compile(r"(?:On|Am|Le)\s", re.I)
 _HEADERISH = re.compile(r"\d|@|\b(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct"
-                        r"|nov|dec|montag|dienstag|mittwoch|donnerstag|freitag|lun|mar|mer|jeu|ven)", re.I)
+                        r"|nov|dec|montag|dienstag|mittwoch|donnerstag|freitag|lun|mer|jeu|ven)", re.I)
 _FIELD = re.compile(
     r"^[ \t]*\*?(From|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Importance|Von|Gesendet|Datum|An|Betreff"
     r"|De|Envoy\u00e9|\u00c0|Objet|Envoy\u00e9 par)\*?[ \t]*:", re.I)
 _SENT_FIELDS = {"sent", "date", "gesendet", "datum", "envoy\u00e9"}
+_FROM_FIELDS = {"from", "von", "de"}
+_MIME_FIELD = re.compile(r"^\s*[\w-]+:\s")
+_MIME_NAMES = re.compile(r"^\s*(?:Message-ID|Content-Type|Content-Transfer-Encoding|MIME-Version|Return-Path"
+                         r"|Received|X-Mailer|X-Mozilla-Status2?)\s*:", re.I | re.M)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
 # Lotus Notes: lines that sit above "To:" in a reply/forward header
 _LOTUS_ANCHOR = re.compile(
     r"^\s*(?:\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M)?\s*$"   # 07/17/2000 09:32 AM
     r"|[^\n]{1,80}\son\s\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}"                  # "X" <x@y> on 05/08/2001 ...
-    r"|Sent by:"
+    r"|Sent by:|Please respond to\b"
     r"|[^\s@][^@\n]{0,60}@[A-Za-z_][\w .-]{0,40}$)", re.I)                           # Jane Doe@ACME
 _LOTUS_NAME = re.compile(r"^\s*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,4}\s*$")
-_LOTUS_FIELD = re.compile(r"^\s*(?:cc|bcc|Subject)\s*:", re.I)
+_LOTUS_FIELD = re.compile(r"^\s*(cc|bcc|Subject)\s*:", re.I)
+# "From: Jane Doe 07/18/2000 08:34 AM" is a header on its own; a letterhead may sit above it
+_LOTUS_FROM = re.compile(r"^\s*From:[^\n]{1,80}?\s\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}", re.I)
+_LETTERHEAD = re.compile(r"\n[ \t]*[A-Z][\w&.,' -]{2,60}(?:Corp\.?|Inc\.?|Services|Company|LLC|Ltd\.?|L\.P\.)"
+                         r"[ \t]*\n\s*$")
+# "Jane Doe@ACME 06/07/2001 04:59 PM" (a Lotus header squeezed onto one line, or left at the end)
+_LOTUS_NAMEDATE = re.compile(
+    r"(?:^\s*|\bFrom:\s*)(?:[A-Z][\w.'/@-]*\s+){1,5}(?:@\s*\w+\s+)?(?:on\s+)?"
+    r"\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*[AP]M\b")
+_LOTUS_DATE = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M)?\s*$", re.I)
+_ENDS_AMPM = re.compile(r"[AP]M\s*$")
 
 # ------------------------------------------------------------------ disclaimers and signatures
 _DISCLAIMER_START = re.compile(
     r"(?:\A|\n[ \t]*\n)((?:[ \t]*[*=_~#-]{3,}[ \t]*\n)*[ \t]*[*\[(]*[ \t]*(?:"
-    r"(?P<title>confidentiality (?:notice|note|statement|warning)|disclaimer|privileged (?:and|&) confidential"
-    r"|legal notice|important notice)"
+    r"confidentiality (?:notice|note|statement|warning)|disclaimer|privileged (?:and|&) confidential"
+    r"|legal notice|important notice"
     r"|this (?:e-?mail|message|communication|transmission)\b"
     r"|the (?:information|contents?) (?:contained )?in this (?:e-?mail|message|communication|transmission)"
     r"|if you (?:are not|have received this))"
@@ -79,8 +111,9 @@ _VALEDICTION = re.compile(
     r"|respectfully|br|mit freundlichen gr(?:\u00fc|ue)(?:\u00df|ss)en|(?:viele|beste|liebe) gr(?:\u00fc|ue)(?:\u00df|ss)e"
     r"|gru(?:\u00df|ss)|cordialement|bien (?:\u00e0 vous|cordialement)|merci)\s*[,.!]?\s*(?:[A-Z][\w.'-]*\s*)?$",
     re.I)
-_PHONE = re.compile(r"(?:\+?\d[\d ().\-/]{6,}\d)|^\s*(?:tel|phone|ph|mobile|cell|fax|direct|office|[mtf])\b\.?\s*:", re.I)
+_PHONE = re.compile(r"\+?\d[\d ().\-/]{6,}\d|^\s*(?:tel|phone|ph|mobile|cell|fax|direct|office|[mtf])\b\.?\s*:", re.I)
 _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.", re.I)
+_ABBREV_END = re.compile(r"(?:\b\w|Inc|Ltd|Esq|Jr|Sr|Corp|Co)\.$")
 _SIG_WORD = re.compile(r"[A-Za-z\u00c0-\u017f][\w'\u00c0-\u017f.&-]*")
 _SMALL_WORDS = {"of", "and", "the", "for", "de", "la", "von", "und", "der", "at", "&", "du", "in"}
 _SEPARATOR_LINE = re.compile(r"^[\s*=_~#-]*$")
@@ -91,23 +124,54 @@ def clean_email_body(text: str) -> str:
     a trailing confidentiality disclaimer and a trailing signature block."""
     if not text:
         return ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u200b", "").replace("\ufeff", "")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", "").replace("\ufeff", "")
+    text = _strip_leading_headers(text)
     text, drop = _cut_quoted(text)
     lines = text.split("\n")
     if drop or ">" in text:
         lines = [ln for i, ln in enumerate(lines) if i not in drop and not ln.lstrip().startswith(">")]
     lines = _strip_disclaimer(lines)
     lines = _strip_signature(lines)
-    while lines and _SEPARATOR_LINE.match(lines[-1]):
+    while lines and _is_trailing_junk(lines[-1]):
         lines.pop()
-    return _squeeze("\n".join(lines))
+    return _squeeze_lines(lines)
+
+
+def _is_trailing_junk(line: str) -> bool:
+    """Separator rules and orphaned Lotus "Name / 07/17/2000 09:32 AM" lines at the end."""
+    return bool(_SEPARATOR_LINE.match(line) or _LOTUS_DATE.match(line)
+                or (len(line) < 120 and _ENDS_AMPM.search(line) and _LOTUS_NAMEDATE.search(line)))
+
+
+def _strip_leading_headers(text: str) -> str:
+    """Drop raw RFC 822 header blocks on top of the body (an exported message pasted
+    whole); the body below them is kept."""
+    while True:
+        stripped = text.lstrip()
+        if not _MIME_FIELD.match(stripped):
+            return text
+        end = _BLANK_LINE.search(stripped)
+        block = stripped[: end.start()] if end else stripped
+        if not _MIME_NAMES.search(block) or len(re.findall(r"^[\w-]+:", block, re.M)) < 2:
+            return text
+        text = stripped[end.end():] if end else ""
+
+
+def _triggers(text: str):
+    fast = _TRIGGER.finditer(text)
+    if any(h in text for h in _SLOW_HINTS):
+        return heapq.merge(fast, _TRIGGER_SLOW.finditer(text), key=lambda m: m.start())
+    return fast
 
 
 def _cut_quoted(text: str) -> tuple[str, set[int]]:
     """Cut at the first quote/forward header; also return line numbers of dropped
     "... wrote:" headers that introduce `>` quotes (kept text may follow them)."""
     drop: set[int] = set()
-    for m in _TRIGGER.finditer(text):
+    for m in _triggers(text):
         start = m.start()
         kind = m.lastgroup
         if kind == "sep":
@@ -117,19 +181,30 @@ def _cut_quoted(text: str) -> tuple[str, set[int]]:
             n = _wrote_header(nxt)
             if not n:
                 continue
-            rest = [ln.strip() for ln in nxt[n:] if ln.strip()]
-            if rest and rest[0].startswith(">"):
+            rest = next((ln.strip() for ln in nxt[n:] if ln.strip()), "")
+            if rest.startswith(">"):
                 first = text.count("\n", 0, start)
                 drop.update(range(first, first + n))
                 continue
-            return text[:start], drop
-        if kind == "from":
+            if n > 0 and (_ON.match(nxt[0].lstrip()) or "@" in nxt[0] or _is_name(_WROTE_END.sub("", nxt[0]))):
+                return text[:start], drop
+        elif kind == "from":
+            if _LOTUS_FROM.match(nxt[0]):
+                head = text[:start]
+                letterhead = _LETTERHEAD.search(head)
+                return (head[: letterhead.start() + 1] if letterhead else head), drop
             if _outlook_block(nxt):
                 return text[:start], drop
         elif kind == "to":
             cut = _lotus_block(text, start, nxt)
             if cut is not None and text[:cut].strip():      # at the very top it is a memo header
                 return text[:cut], drop
+        elif kind == "lotusline":
+            if _LOTUS_NAMEDATE.match(nxt[0]):
+                return text[:start], drop
+        elif kind == "mime":
+            if len(nxt) > 1 and _MIME_FIELD.match(nxt[1]):
+                return text[:start], drop
         elif kind == "sig":
             if text[:start].strip():
                 return text[:start], drop
@@ -137,21 +212,20 @@ def _cut_quoted(text: str) -> tuple[str, set[int]]:
 
 
 def _wrote_header(lines: list[str]) -> int:
-    """Number of lines (1-3) forming an "On ... wrote:" header at lines[0], else 0."""
+    """Number of lines (1-3) forming an "On ... wrote:" header at lines[0], else 0;
+    a header without "On" must sit on one line."""
     joined = ""
     for n in range(min(3, len(lines))):
-        if not lines[n].strip():
+        line = lines[n].strip()
+        if not line:
             return 0
-        joined = (joined + " " + lines[n].strip()) if joined else lines[n].strip()
+        joined = f"{joined} {line}" if joined else line
         if len(joined) > 300:
             return 0
         if _WROTE_END.search(joined):
-            starts_on = re.match(r"(?:On|Am|Le)\s", joined, re.I)
-            if starts_on and not _HEADERISH.search(joined):
-                return 0
-            if not starts_on and n > 0:
-                return 0
-            return n + 1
+            if _ON.match(joined):
+                return n + 1 if _HEADERISH.search(joined) else 0
+            return 1 if n == 0 else 0
     return 0
 
 
@@ -168,34 +242,21 @@ def _outlook_block(lines: list[str]) -> bool:
             break
         else:
             gap += 1          # wrapped address list
-    fields.discard("from")
-    fields.discard("von")
-    fields.discard("de")
+    fields -= _FROM_FIELDS
     return bool(fields & _SENT_FIELDS) or len(fields) >= 2
 
 
 def _lotus_block(text: str, start: int, lines: list[str]) -> int | None:
-    """lines[0] is "To:"; a Lotus Notes header has cc:/Subject: below and a name, date or
-    "Name@ORG" line above. Returns the offset where the header starts."""
-    found = False
-    blank = 0
-    for ln in lines[1:40]:
-        if _LOTUS_FIELD.match(ln):
-            found = True
-            break
-        if not ln.strip():
-            blank += 1
-            if blank > 1:
-                break
-    if not found:
-        return None
-    above = text[:start].split("\n")
+    """lines[0] is "To:". A Lotus Notes header has a date, "Name@ORG", "X on <date>",
+    "Sent by:" or header field line above it, or both cc: and Subject: below it.
+    Returns the offset where the header starts, else None."""
+    above = text[max(0, start - 2000):start].split("\n")
     above.pop()                                   # the (empty) part of the To: line
     i = len(above) - 1
     anchored = False
     top = len(above)
     seen = 0
-    while i >= 0 and seen < 5:
+    while i >= 0 and seen < 6:
         ln = above[i]
         if not ln.strip():
             if seen:
@@ -209,9 +270,12 @@ def _lotus_block(text: str, start: int, lines: list[str]) -> int | None:
         top = i
         seen += 1
         i -= 1
-    if not anchored:
-        return None
-    return sum(len(ln) + 1 for ln in above[:top])
+    if anchored:
+        return start - sum(len(ln) + 1 for ln in above[top:])
+    below = {m.group(1).lower() for ln in lines[1:40] for m in [_LOTUS_FIELD.match(ln)] if m}
+    if "subject" in below and ("cc" in below or "bcc" in below):
+        return start
+    return None
 
 
 def _strip_disclaimer(lines: list[str]) -> list[str]:
@@ -220,9 +284,8 @@ def _strip_disclaimer(lines: list[str]) -> list[str]:
         if not text[: m.start(1)].strip():
             continue                      # a "Privileged and Confidential" label on top of the message
         para = text[m.start(1):]
-        end = re.search(r"\n[ \t]*\n", para[40:])
-        para = para[: end.start() + 40] if end else para
-        if len(_DISCLAIMER_WORDS.findall(para)) >= 2:
+        end = _BLANK_LINE.search(para, 40)
+        if len(_DISCLAIMER_WORDS.findall(para[: end.start()] if end else para)) >= 2:
             return text[: m.start(1)].split("\n")
     return lines
 
@@ -231,7 +294,7 @@ def _is_name(line: str) -> bool:
     words = line.strip().strip(",").split()
     if not 1 <= len(words) <= 4 or any(c.isdigit() or c in ":;?!" for c in line):
         return False
-    return all(w[:1].isupper() or w.lower() in _SMALL_WORDS or w == "&" for w in words)
+    return all(w[:1].isupper() or w.lower() in _SMALL_WORDS for w in words)
 
 
 def _is_sigline(line: str) -> tuple[bool, bool]:
@@ -239,7 +302,7 @@ def _is_sigline(line: str) -> tuple[bool, bool]:
     s = line.strip()
     if _PHONE.search(s) or _CONTACT.search(s):
         return len(s) <= 80, True
-    if len(s) > 60 or s[-1] in "?!:;" or (s[-1] == "." and not re.search(r"(?:\b\w|Inc|Ltd|Esq|Jr|Sr|Corp|Co)\.$", s)):
+    if len(s) > 60 or s[-1] in "?!:;" or (s[-1] == "." and not _ABBREV_END.search(s)):
         return False, False
     words = _SIG_WORD.findall(s)
     if not words or len(words) > 8:
@@ -283,28 +346,53 @@ def _strip_signature(lines: list[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ HTML
-_TAG = re.compile(r"<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+_TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?\]\]>", re.S)
-_DROP = re.compile(r"<(script|style|head|title|noscript|template|svg)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.I | re.S)
+_DROP = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)"          # unclosed: drop to the end
+                   r"|<(head|title|noscript|template|svg)\b[^>]*>.*?</\2\s*>", re.I | re.S)
+_PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.I | re.S)
+_BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
 _BLOCK = re.compile(
-    r"<\s*/?\s*(?:br|p|div|li|ul|ol|tr|table|h[1-6]|blockquote|pre|hr|section|article|header|footer"
-    r"|dd|dt|dl|address|center)\b[^>]*>", re.I)
+    r"<\s*/?\s*(?:p|div|li|ul|ol|tr|table|tbody|thead|h[1-6]|blockquote|pre|hr|section|article|header"
+    r"|footer|dd|dt|dl|address|center|form|fieldset|figure|figcaption|main|nav|aside)\b[^>]*>", re.I)
 _CELL = re.compile(r"<\s*/\s*t[dh]\s*>", re.I)
+_SOFT_BREAKS = re.compile(r"[ \t]*\x01[\x01 \t]*")
+_HTML_SPACE = re.compile(r"\s+")
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text from an HTML body: script/style/head dropped, blocks become line breaks,
-    table cells are separated by spaces, entities are decoded."""
+    """Plain text from an HTML body: comments, script/style/head dropped, source line
+    breaks are spaces (except inside <pre>), <br> is a line break, block elements start
+    a new line, table cells are separated by spaces, entities are decoded."""
     if not markup:
         return ""
     markup = _COMMENT.sub("", markup)
     markup = _DROP.sub("", markup)
-    markup = _BLOCK.sub("\n", markup)
+    parts = _PRE.split(markup)
+    for i, part in enumerate(parts):
+        parts[i] = part.replace("\r\n", "\n").replace("\n", "<br>") if i % 2 else _HTML_SPACE.sub(" ", part)
+    markup = _BR.sub("\n", "".join(parts))
+    markup = _BLOCK.sub("\x01", markup)
     markup = _CELL.sub(" ", markup)
-    return _squeeze(_html.unescape(_TAG.sub("", markup)))
+    text = _SOFT_BREAKS.sub("\n", _TAG.sub("", markup))
+    return _squeeze(_html.unescape(text))
+
+
+def _squeeze_lines(lines: list[str]) -> str:
+    """Collapse whitespace inside lines, drop edge blank lines, keep at most one blank line."""
+    out: list[str] = []
+    blank = False
+    for line in lines:
+        line = " ".join(line.split())
+        if not line:
+            blank = True
+            continue
+        if blank and out:
+            out.append("")
+        out.append(line)
+        blank = False
+    return "\n".join(out)
 
 
 def _squeeze(text: str) -> str:
-    text = re.sub(r"[ \t\u00a0\u2007\u202f\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return _squeeze_lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))

@@ -71,17 +71,18 @@ class FrictionClassifier:
     # ------------------------------------------------------------------ training
     def fit(self, texts: Sequence[str], y: np.ndarray, dev: tuple[Sequence[str], np.ndarray] | None = None,
             contexts: Sequence[str] | None = None, dev_contexts: Sequence[str] | None = None,
-            progress: bool = True) -> "FrictionClassifier":
+            holdout: float = 0.15, progress: bool = True) -> "FrictionClassifier":
         """Train on (texts, y) with y a 0/1 matrix (n, n_labels). With `dev`, calibrate and tune
-        thresholds there; without, hold out 15% for that when there is enough data."""
+        thresholds there; without, hold out `holdout` of the data for that when there are at
+        least 200 examples (holdout=0 trains on everything and leaves scores uncalibrated)."""
         _seed(self.seed)
         set_threads()
         texts = list(texts)
         y = np.asarray(y, dtype=np.float32)
-        if dev is None and len(texts) >= 200:
+        if dev is None and holdout > 0 and len(texts) >= 200:
             rng = np.random.default_rng(self.seed)
             perm = rng.permutation(len(texts))
-            cut = int(len(texts) * 0.85)
+            cut = int(len(texts) * (1 - holdout))
             tr, ho = perm[:cut], perm[cut:]
             dev = ([texts[i] for i in ho], y[ho])
             dev_contexts = [contexts[i] for i in ho] if contexts is not None else None

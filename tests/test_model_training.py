@@ -1,0 +1,95 @@
+"""Training, calibration, saving and loading on a tiny fixture: the real encoder, real gradients."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from friction.cli import cli
+from friction.corpus import label_matrix, load_corpus
+from friction.labels import load_label_set
+from friction.model import label_messages, load_model
+from friction.model.classifier import FrictionClassifier
+from friction.tables import read_table
+
+FIX = "tests/fixtures/model"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Train once through the CLI with a custom label set (one kept, one renamed)."""
+    out = tmp_path_factory.mktemp("m") / "tiny-model"
+    r = CliRunner().invoke(cli, ["train", f"{FIX}/tiny.jsonl", "--labels", f"{FIX}/labels.yaml",
+                                 "-o", str(out), "--epochs", "12", "--max-length", "48"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_custom_label_set_renames_and_drops():
+    labels, renames = load_label_set(f"{FIX}/labels.yaml")
+    assert [lab.id for lab in labels] == ["budget_rivalry", "tone_and_style"]
+    assert renames == {"culture_clash": "tone_and_style"}
+    df = load_corpus(f"{FIX}/tiny.jsonl", label_ids=[lab.id for lab in labels], renames=renames)
+    y = label_matrix(df["label_list"], ["budget_rivalry", "tone_and_style"])
+    assert y.sum(0).tolist() == [12, 12]
+
+
+def test_training_learns_the_fixture(trained):
+    model = load_model(trained)
+    held = load_corpus(f"{FIX}/heldout.jsonl", label_ids=model.label_ids, renames={"culture_clash": "tone_and_style"})
+    proba = model.predict_proba(held["text"].tolist())
+    assert model.label_ids == ["budget_rivalry", "tone_and_style"]
+    # the budget complaint scores highest on budget_rivalry, the tone complaint on tone_and_style
+    assert proba[0, 0] > proba[0, 1] and proba[1, 1] > proba[1, 0]
+    # and the neutral message scores lower than the positives on both labels
+    assert proba[2, 0] < proba[0, 0] and proba[2, 1] < proba[1, 1]
+
+
+def test_saved_folder_is_self_describing_and_pickle_free(trained):
+    names = {p.name for p in trained.rglob("*") if p.is_file()}
+    assert {"config.json", "heads.safetensors", "model.safetensors", "tokenizer.json"} <= names
+    assert not any(n.endswith((".pkl", ".pickle", ".bin", ".joblib", ".pt")) for n in names)
+    cfg = json.loads((trained / "config.json").read_text())
+    assert [lab["id"] for lab in cfg["labels"]] == ["budget_rivalry", "tone_and_style"]
+    assert set(cfg["thresholds"]) == {"budget_rivalry", "tone_and_style"}
+    assert len(cfg["training_data"]["sha256"]) == 64 and cfg["versions"]["torch"]
+
+
+def test_label_stage_adds_scores_flags_and_evidence(trained):
+    import pandas as pd
+
+    model = load_model(trained)
+    df = pd.DataFrame({"id": ["a", "b"], "text": [
+        "Thanks for the minutes. Marketing kept its whole events budget and our hiring plan got cancelled.",
+        "Room 4B is booked."]})
+    out = label_messages(model, df)
+    assert {"score_budget_rivalry", "flag_tone_and_style", "labels", "evidence", "model_id"} <= set(out.columns)
+    assert out["score_budget_rivalry"].between(0, 1).all()
+    if out.loc[0, "flag_budget_rivalry"]:
+        ev = json.loads(out.loc[0, "evidence"])
+        assert ev["budget_rivalry"][0].startswith("Marketing kept")  # the sentence, not the thanks
+
+
+def test_continue_from_a_model_keeps_known_heads(trained):
+    base = load_model(trained)
+    cont = FrictionClassifier(labels=base.labels, base=trained)
+    cont._init_modules()
+    assert np.allclose(cont.head_.weight.detach().numpy(), base.head_.weight.detach().numpy())
+
+
+def test_classify_and_suggest_cli(trained, tmp_path):
+    out = tmp_path / "labelled.parquet"
+    r = CliRunner().invoke(cli, ["classify", "tests/fixtures/ingest/teams", "--model", str(trained), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    df = read_table(str(out))
+    assert len(df) == 2 and "score_budget_rivalry" in df.columns
+    sug = tmp_path / "to_label.csv"
+    r = CliRunner().invoke(cli, ["suggest", "tests/fixtures/ingest/mail", "tests/fixtures/ingest/slack",
+                                 "--model", str(trained), "-n", "3", "-o", str(sug)])
+    assert r.exit_code == 0, r.output
+    s = read_table(str(sug))
+    assert len(s) == 3 and {"text", "labels", "suggested_labels", "uncertainty"} <= set(s.columns)
+    assert s["uncertainty"].astype(float).is_monotonic_decreasing
