@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import re
+import time
 from email import policy
 from pathlib import Path
 
@@ -63,6 +64,52 @@ def test_trivial_bodies(body):
 def test_crlf_and_whitespace():
     body = "Line one  \r\n\r\n\r\n\r\n  Line\ttwo\r\n\r\nOn Mon, Jan 8, 2024 at 9:00 AM A <a@example.com> wrote:\r\n> x\r\n"
     assert clean_email_body(body) == "Line one\n\nLine two"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("Fine.\n\nOn 2024-03-04 10:00, Bob Smith wrote:\n> old", "Fine."),
+    ("Fine.\n\nFrom: Bob <b@x.com>\nDate: Monday, March 4, 2024\nTo: Ann\nSubject: x\n\nold", "Fine."),
+    ("Gut.\n\n-----Urspr\u00fcngliche Nachricht-----\nVon: X\nGesendet: Montag\n\nalt", "Gut."),
+    ("Agreed.\n\n> On 4 Mar 2024, at 10:00, Bob <b@x.com> wrote:\n>\n> old\n", "Agreed."),
+    ("We disagree.\n\nJohn wrote:\n> You are wrong", "We disagree."),
+    ("Noted.\n\nRegards,\nJohn Smith | Head of Ops | Acme Ltd\nM: +44 7700 900123", "Noted.\n\nRegards,"),
+    ("We will ship.\n\nIMPORTANT NOTICE: This message is confidential and intended only for the addressee. "
+     "If you received it in error, please delete it.", "We will ship."),
+    # new text that only looks like a header, signature or disclaimer stays
+    ("On Monday we shipped the build. On Tuesday it broke.\nOn Wednesday nobody answered.", None),
+    ("Sent from the field office, the report says we are late.\nPlease check.", None),
+    ("From: now on, all requests go through the portal.\nTo: be clear, this is final.", None),
+    ("Here is what the vendor wrote:\n\nThe part ships in May.\n\nI don't believe it.", None),
+    ("I think -- honestly -- that this is wrong.", None),
+    ("Status: done\nSubject to approval, we ship Friday.", None),
+    ("Call me at 555-0100 tomorrow.\n\nPat", None),
+    ("Privileged and Confidential\n\nThis email is about the settlement; the other side refuses to sign.", None),
+])
+def test_inline_cases(body, expected):
+    assert clean_email_body(body) == (body if expected is None else expected)
+
+
+def test_html_reply_then_clean():
+    gmail = ('<div dir="ltr">We still have no access.</div><br><div class="gmail_quote">'
+             '<div dir="ltr" class="gmail_attr">On Mon, Mar 4, 2024 at 9:12 AM Dana &lt;'
+             '<a href="mailto:d@example.com">d@example.com</a>&gt; wrote:<br></div>'
+             '<blockquote class="gmail_quote">We granted access.</blockquote></div>')
+    outlook = ('<div>Please escalate.</div><hr><div id="divRplyFwdMsg"><b>From:</b> Ann Lee<br>'
+               '<b>Sent:</b> Monday, March 4, 2024 9:00 AM<br><b>To:</b> Bo Chan<br>'
+               '<b>Subject:</b> access</div><div>Access is granted.</div>')
+    assert clean_email_body(html_to_text(gmail)) == "We still have no access."
+    assert clean_email_body(html_to_text(outlook)) == "Please escalate."
+
+
+@pytest.mark.parametrize("body", [
+    "a" * 300_000, " \t" * 200_000 + "x", "a@" * 150_000, "On x wrote: " * 30_000,
+    ("x" * 149 + " wrote:\n") * 3000, "\n\nThis email is about\n" * 5000, "<" * 100_000,
+])
+def test_no_pathological_slowness(body):
+    t = time.perf_counter()
+    clean_email_body(body)
+    html_to_text(body)
+    assert time.perf_counter() - t < 2.0
 
 
 def test_html_to_text():

@@ -185,7 +185,7 @@ def test_cli_ingest_writes_every_format(tmp_path, ext):
                                  "-o", str(out)])
     assert r.exit_code == 0, r.output
     back = read_table(str(out))
-    assert list(back.columns) == COLUMNS and len(back) == 12
+    assert list(back.columns) == COLUMNS and len(back) == 13  # 9 mail (mbox, eml, Maildir, msg) + 4 Slack
     assert "Priya" in set(back.author) and "Sales" in set(back.author_team)
     assert "7 skipped" in r.stderr or "skipped" in r.stderr
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # nothing else written

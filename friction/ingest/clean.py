@@ -8,7 +8,7 @@ The cleaner is our own set of line-anchored regexes (prior art: talon's
 over those libraries by ``scripts/eval_cleaning.py``: they miss Lotus Notes forwards and
 reply headers, Outlook header blocks, disclaimers and contact blocks, mail-parser-reply
 treats any "Thanks," or "- item" line as the start of a signature, and it and talon
-are 3-6x slower. Steps:
+are 4-8x slower (ours: ~40,000 short messages/s on one core). Steps:
 
 1. drop raw RFC 822 header blocks pasted on top of the body;
 2. cut at the first header that starts quoted or forwarded content: "-----Original
@@ -95,7 +95,7 @@ _ENDS_AMPM = re.compile(r"[AP]M\s*$")
 
 # ------------------------------------------------------------------ disclaimers and signatures
 _DISCLAIMER_START = re.compile(
-    r"(?:\A|\n[ \t]*\n)((?:[ \t]*[*=_~#-]{3,}[ \t]*\n)*[ \t]*[*\[(]*[ \t]*(?:"
+    r"(?:\A|\n[ \t]*+\n)((?:[ \t]*+[*=_~#-]{3,}+[ \t]*+\n)*+[ \t]*+[*\[(]*+[ \t]*+(?:"
     r"confidentiality (?:notice|note|statement|warning)|disclaimer|privileged (?:and|&) confidential"
     r"|legal notice|important notice"
     r"|this (?:e-?mail|message|communication|transmission)\b"
@@ -116,6 +116,7 @@ _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.", re.I)
 _ABBREV_END = re.compile(r"(?:\b\w|Inc|Ltd|Esq|Jr|Sr|Corp|Co)\.$")
 _SIG_WORD = re.compile(r"[A-Za-z\u00c0-\u017f][\w'\u00c0-\u017f.&-]*")
 _SMALL_WORDS = {"of", "and", "the", "for", "de", "la", "von", "und", "der", "at", "&", "du", "in"}
+_NAME_SPLIT = re.compile(r"\s*(?:[|,\u2013\u2014\u2022]|\s-\s)\s*")
 _SEPARATOR_LINE = re.compile(r"^[\s*=_~#-]*$")
 
 
@@ -280,18 +281,20 @@ def _lotus_block(text: str, start: int, lines: list[str]) -> int | None:
 
 def _strip_disclaimer(lines: list[str]) -> list[str]:
     text = "\n".join(lines)
+    first = len(text) - len(text.lstrip())
     for m in _DISCLAIMER_START.finditer(text):
-        if not text[: m.start(1)].strip():
+        start = m.start(1)
+        if start <= first:
             continue                      # a "Privileged and Confidential" label on top of the message
-        para = text[m.start(1):]
-        end = _BLANK_LINE.search(para, 40)
-        if len(_DISCLAIMER_WORDS.findall(para[: end.start()] if end else para)) >= 2:
-            return text[: m.start(1)].split("\n")
+        end = _BLANK_LINE.search(text, start + 40)
+        if len(_DISCLAIMER_WORDS.findall(text, start, end.start() if end else len(text))) >= 2:
+            return text[:start].split("\n")
     return lines
 
 
 def _is_name(line: str) -> bool:
-    words = line.strip().strip(",").split()
+    """A person's name, also "Name | Title | Company" or "Name, Title"."""
+    words = _NAME_SPLIT.split(line.strip(), 1)[0].split()
     if not 1 <= len(words) <= 4 or any(c.isdigit() or c in ":;?!" for c in line):
         return False
     return all(w[:1].isupper() or w.lower() in _SMALL_WORDS for w in words)
@@ -300,6 +303,8 @@ def _is_name(line: str) -> bool:
 def _is_sigline(line: str) -> tuple[bool, bool]:
     """(looks like a signature line, is a contact line)."""
     s = line.strip()
+    if len(s) > 80:
+        return False, False
     if _PHONE.search(s) or _CONTACT.search(s):
         return len(s) <= 80, True
     if len(s) > 60 or s[-1] in "?!:;" or (s[-1] == "." and not _ABBREV_END.search(s)):

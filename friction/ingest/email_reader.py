@@ -221,8 +221,12 @@ def read_msg(src: Source, summary: IngestSummary) -> Iterator[dict]:
     import extract_msg  # heavy import, only when a .msg is seen
 
     summary.read += 1
+    data = src.read_bytes()
+    if len(data) < 1536 or not data.startswith(b"\xd0\xcf\x11\xe0"):  # smaller than any compound file
+        summary.skip("corrupt Outlook .msg", src.name, detail="not a complete OLE compound file")
+        return
     try:
-        m = extract_msg.openMsg(src.read_bytes())
+        m = extract_msg.openMsg(data)
     except Exception as exc:  # noqa: BLE001 - any OLE/format failure is one bad file
         summary.skip("corrupt Outlook .msg", src.name, detail=f"{exc.__class__.__name__}: {exc}")
         return

@@ -113,6 +113,7 @@ class FrictionClassifier:
             self.encoder_ = Encoder(base)
             prior = None
         self.head_ = torch.nn.Linear(self.encoder_.dim, len(self.labels))
+        self._to_device()
         if prior is not None:  # continue from a trained model: copy the heads of labels it knows
             with torch.no_grad():
                 for i, lid in enumerate(self.label_ids):
@@ -121,13 +122,21 @@ class FrictionClassifier:
                         self.head_.weight[i] = prior.head_.weight[j]
                         self.head_.bias[i] = prior.head_.bias[j]
 
+    def _to_device(self) -> None:
+        """CUDA when there is one (training experiments); the CPU otherwise, as everywhere else."""
+        self.device_ = "cuda" if torch.cuda.is_available() else "cpu"
+        self.encoder_.to(self.device_)
+        self.head_.to(self.device_)
+
     def _inputs(self, texts: Sequence[str], contexts: Sequence[str] | None, max_length: int | None = None) -> dict:
         tok = self.encoder_.tokenizer
         ml = max_length or self.max_length
         if self.use_context and contexts is not None:
-            return tok(list(texts), [c or "" for c in contexts], padding=True, truncation="only_second",
-                       max_length=ml, return_tensors="pt")
-        return tok(list(texts), padding=True, truncation=True, max_length=ml, return_tensors="pt")
+            enc = tok(list(texts), [c or "" for c in contexts], padding=True, truncation="longest_first",
+                      max_length=ml, return_tensors="pt")
+        else:
+            enc = tok(list(texts), padding=True, truncation=True, max_length=ml, return_tensors="pt")
+        return {k: v.to(self.device_) for k, v in enc.items()}
 
     def _pos_weight(self, y: np.ndarray) -> torch.Tensor:
         pos = y.sum(0)
@@ -155,8 +164,8 @@ class FrictionClassifier:
         warm = max(1, int(0.1 * steps))
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
-        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y))
-        yt = torch.tensor(y)
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y).to(self.device_))
+        yt = torch.tensor(y, device=self.device_)
         bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress, leave=False)
         self.loss_curve_ = []
         for _epoch in range(self.epochs):
@@ -170,7 +179,7 @@ class FrictionClassifier:
                 opt.step()
                 sched.step()
                 opt.zero_grad()
-                total += float(loss) * len(batch)
+                total += float(loss.detach()) * len(batch)
                 bar.update(1)
             self.loss_curve_.append(round(total / len(texts), 4))
             bar.set_postfix(loss=self.loss_curve_[-1])
@@ -211,7 +220,7 @@ class FrictionClassifier:
                 ea = enc(a["input_ids"], a["attention_mask"])
                 eb = enc(b["input_ids"], b["attention_mask"])
                 cos = torch.nn.functional.cosine_similarity(ea, eb)
-                loss = torch.nn.functional.mse_loss(cos, torch.tensor([t for _, _, t in chunk]))
+                loss = torch.nn.functional.mse_loss(cos, torch.tensor([t for _, _, t in chunk], device=self.device_))
                 loss.backward()
                 opt.step()
                 opt.zero_grad()
@@ -285,7 +294,8 @@ class FrictionClassifier:
                 inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
                              return_overflowing_tokens=True, stride=32, return_tensors="pt")
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
-            logits = head(enc(inputs["input_ids"], inputs["attention_mask"])).float().numpy()
+                inputs = {k: inputs[k].to(self.device_) for k in ("input_ids", "attention_mask")}
+            logits = head(enc(inputs["input_ids"], inputs["attention_mask"])).float().cpu().numpy()
             pooled = np.full((len(idx), len(self.labels)), -np.inf, dtype=np.float32)
             np.maximum.at(pooled, mapping, logits)
             out[idx] = pooled
@@ -332,7 +342,8 @@ class FrictionClassifier:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.encoder_.save(path / "encoder")
-        save_file({"weight": self.head_.weight.detach().contiguous(), "bias": self.head_.bias.detach().contiguous(),
+        save_file({"weight": self.head_.weight.detach().cpu().contiguous(),
+                   "bias": self.head_.bias.detach().cpu().contiguous(),
                    "calibration": torch.tensor(self.calib_), "thresholds": torch.tensor(self.thresholds_)},
                   str(path / "heads.safetensors"))
         config = {
@@ -375,6 +386,7 @@ class FrictionClassifier:
             model.head_.weight.copy_(heads["weight"].float())
             model.head_.bias.copy_(heads["bias"].float())
         model.head_.eval()
+        model._to_device()
         model.calib_ = heads["calibration"].float().numpy()
         model.thresholds_ = heads["thresholds"].float().numpy()
         model.config_ = cfg

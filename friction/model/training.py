@@ -28,13 +28,13 @@ def train_on_splits(df: pd.DataFrame, labels: Sequence[Label], refit_on_dev: boo
     train = df[df["split"] == "train"] if has_splits else df
     dev = df[df["split"] == "dev"] if has_splits else df.iloc[0:0]
     use_context = settings.get("use_context", False)
-    ctx = previous_in_thread(df) if use_context else None
-    ctx_of = (lambda part: [ctx[i] for i in part.index]) if ctx is not None else (lambda part: None)
+    ctx = pd.Series(previous_in_thread(df), index=df.index) if use_context else None
+    ctx_of = (lambda part: ctx.loc[part.index].tolist()) if ctx is not None else (lambda part: None)
     model = FrictionClassifier(labels=labels, **settings)
     model.fit(train["text"].tolist(), label_matrix(train["label_list"], ids),
               dev=(dev["text"].tolist(), label_matrix(dev["label_list"], ids)) if len(dev) else None,
               contexts=ctx_of(train), dev_contexts=ctx_of(dev) if len(dev) else None, progress=progress)
-    report = {"dev": score_model(model, dev) if len(dev) else None, "n_train": len(train), "n_dev": len(dev)}
+    report = {"dev": score_model(model, dev, contexts=ctx_of(dev)) if len(dev) else None, "n_train": len(train), "n_dev": len(dev)}
     if refit_on_dev and len(dev):
         both = pd.concat([train, dev])
         final = FrictionClassifier(labels=labels, **settings)
