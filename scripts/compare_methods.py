@@ -26,7 +26,28 @@ RECIPES = {
     "finetune-6ep-len256": dict(method="finetune", epochs=6, max_length=256),
     "finetune-6ep-context": dict(method="finetune", epochs=6, use_context=True),
     "setfit-6ep": dict(method="setfit", epochs=6),
+    "finetune-8ep-lr8e-5": dict(method="finetune", epochs=8, lr=8e-5),
+    "finetune-10ep-lr8e-5": dict(method="finetune", epochs=10, lr=8e-5),
+    "finetune-6ep-lr1.2e-4": dict(method="finetune", epochs=6, lr=1.2e-4),
+    "finetune-8ep-lr8e-5-bs32": dict(method="finetune", epochs=8, lr=8e-5, batch_size=32),
 }
+
+
+def ensemble_figures(models, dev, test) -> tuple[dict, dict]:
+    """Average the seeds' calibrated probabilities; thresholds re-tuned on dev for the average."""
+    import numpy as np
+
+    from friction.corpus import label_matrix
+    from friction.model.baselines import _tune_thresholds
+    from friction.model.metrics import evaluate
+
+    ids = models[0].label_ids
+    pd_ = np.mean([m.predict_proba(dev["text"].tolist()) for m in models], axis=0)
+    pt = np.mean([m.predict_proba(test["text"].tolist()) for m in models], axis=0)
+    yd, yt = label_matrix(dev["label_list"], ids), label_matrix(test["label_list"], ids)
+    thr = _tune_thresholds(pd_, yd)
+    return (evaluate(yd, pd_ >= thr, ids, proba=pd_, hard_negative=dev["hard_negative"].to_numpy()),
+            evaluate(yt, pt >= thr, ids, proba=pt, hard_negative=test["hard_negative"].to_numpy()))
 
 
 def main() -> None:
@@ -42,20 +63,29 @@ def main() -> None:
         df = df.drop(df[df["split"] == "train"].index[args.limit:])
     test = df[df["split"] == "test"]
     rows = {}
+    dev = df[df["split"] == "dev"]
     for name, settings in RECIPES.items():
         if args.only and name not in args.only:
             continue
+        models = []
         for seed in range(args.seeds):
             t0 = time.perf_counter()
             model, report = train_on_splits(df, list(DEFAULT_LABELS), progress=False, seed=seed, **settings)
             ctx = dict(zip(df.index, previous_in_thread(df))) if settings.get("use_context") else None
             tres = score_model(model, test, contexts=[ctx[i] for i in test.index] if ctx else None)
+            models.append(model)
             key = f"{name}/seed{seed}"
             rows[key] = {"dev": report["dev"], "test": tres, "seconds": round(time.perf_counter() - t0)}
             d, t = report["dev"], tres
             print(f"{key:<28} dev macroF1 {d['macro_f1']:.3f} fpr_none {d['fpr_none']:.3f} ece {d['ece']:.3f} | "
                   f"test macroF1 {t['macro_f1']:.3f} fpr_none {t['fpr_none']:.3f} fpr_hn {t['fpr_hard_negative']:.3f} "
                   f"ece {t['ece']:.3f} | {rows[key]['seconds']}s", flush=True)
+        if len(models) > 1 and not settings.get("use_context"):
+            d, t = ensemble_figures(models, dev, test)
+            rows[f"{name}/ensemble"] = {"dev": d, "test": t}
+            print(f"{name + '/ensemble':<28} dev macroF1 {d['macro_f1']:.3f} fpr_none {d['fpr_none']:.3f} "
+                  f"ece {d['ece']:.3f} | test macroF1 {t['macro_f1']:.3f} fpr_none {t['fpr_none']:.3f} "
+                  f"fpr_hn {t['fpr_hard_negative']:.3f} ece {t['ece']:.3f}", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

@@ -112,7 +112,9 @@ class FrictionClassifier:
         else:
             self.encoder_ = Encoder(base)
             prior = None
+        torch.manual_seed(0)  # one head init for every seed, so seeds can be weight-averaged (a "soup")
         self.head_ = torch.nn.Linear(self.encoder_.dim, len(self.labels))
+        torch.manual_seed(self.seed)
         self._to_device()
         if prior is not None:  # continue from a trained model: copy the heads of labels it knows
             with torch.no_grad():
@@ -237,6 +239,32 @@ class FrictionClassifier:
                 lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(emb, y[:, i])
                 self.head_.weight[i] = torch.tensor(lr.coef_[0], dtype=torch.float32)
                 self.head_.bias[i] = float(lr.intercept_[0])
+
+    @classmethod
+    def soup(cls, models: Sequence["FrictionClassifier"]) -> "FrictionClassifier":
+        """Average the weights of models fine-tuned from the same start with different seeds
+        (a uniform model soup, Wortsman et al. 2022): one model's cost, most of an ensemble's
+        gain. Calibration is the first model's until `calibrate` is called on held-out data."""
+        first = models[0]
+        out = cls(labels=first.labels, **{k: getattr(first, k) for k in (
+            "max_length", "epochs", "batch_size", "lr", "head_lr", "weight_decay", "method", "use_context")},
+            seed=first.seed, base=first.base)
+        import copy
+
+        out.encoder_, out.head_ = copy.deepcopy(first.encoder_), copy.deepcopy(first.head_)
+        with torch.no_grad():
+            for part in ("encoder_", "head_"):
+                states = [getattr(m, part).state_dict() for m in models]
+                avg = {k: (sum(s[k].float() for s in states) / len(states)).to(states[0][k].dtype)
+                       if states[0][k].is_floating_point() else states[0][k] for k in states[0]}
+                getattr(out, part).load_state_dict(avg)
+        out.device_ = first.device_
+        out.n_train_ = first.n_train_
+        out.train_seconds_ = sum(getattr(m, "train_seconds_", 0) for m in models)
+        out.loss_curve_ = first.loss_curve_
+        out.soup_of_ = len(models)
+        out.calib_, out.thresholds_ = first.calib_.copy(), first.thresholds_.copy()  # until recalibrated
+        return out
 
     # ------------------------------------------------------------------ calibration
     def calibrate(self, texts: Sequence[str], y: np.ndarray, contexts: Sequence[str] | None = None) -> "FrictionClassifier":
