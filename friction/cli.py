@@ -270,5 +270,88 @@ def suggest(inputs, n, output, model_path):
     click.echo(f"wrote {len(picked)} suggestions to {output}", err=True)
 
 
+PERIOD_OPTION = click.option("--period", type=click.Choice(["quarter", "month", "week"]), default="quarter",
+                             show_default=True, help="Reporting period.")
+MIN_GROUP_OPTION = click.option("--min-group", type=int, default=10, show_default=True,
+                                help="Hide any cell built from fewer distinct authors than this.")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="CSV mapping people to teams.")
+@click.option("--db", default="friction.duckdb", show_default=True, help="DuckDB results store (created if missing).")
+@click.option("--out", "out_dir", default="reports", show_default=True, help="Folder for the report and tables.")
+@PERIOD_OPTION
+@MODEL_OPTION
+@MIN_GROUP_OPTION
+@click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5 (recorded in the store).")
+@click.option("--name-people", is_flag=True, help="Store authors' names instead of pseudonyms (recorded in the store).")
+@click.option("--fresh", is_flag=True, help="Re-classify messages the store already holds for this model.")
+@click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
+def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_groups, name_people, fresh, as_json):
+    """Scan exports and write the friction report: ingest, classify, store, report.
+
+    Messages already in the store (same id, same model) are not counted twice, so
+    overlapping exports and a later quarter's scan can go into the same --db.
+
+    Example: friction scan exports/ --roster roster.csv --db friction.duckdb --out reports/
+    """
+    from .privacy import PrivacyError
+    from .scan import ScanOptions, run_scan
+
+    try:
+        result = run_scan(ScanOptions(inputs=paths, db=db, out=out_dir, roster=roster, period=period,
+                                      model=model_path, min_group=min_group, allow_small_groups=allow_small_groups,
+                                      name_people=name_people, fresh=fresh))
+    except (PrivacyError, FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    ing = result["ingest"]
+    click.echo(f"read {ing['read']} items, kept {ing['kept']} messages ({result['new_messages']} new to the store), "
+               f"skipped {ing['skipped']}", err=True)
+    click.echo(f"report: {result['report']['html']}")
+
+
+@cli.command()
+@click.option("--db", default="friction.duckdb", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", default="reports", show_default=True)
+@PERIOD_OPTION
+@MIN_GROUP_OPTION
+@click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5.")
+def report(db, out_dir, period, min_group, allow_small_groups):
+    """Rebuild the report from the results store alone (no exports, no model needed).
+
+    Example: friction report --db friction.duckdb --out reports/ --period month
+    """
+    from .privacy import PrivacyError, check_min_group
+    from .report import build_report
+    from .store import Store
+
+    try:
+        check_min_group(min_group, allow_small_groups)
+    except PrivacyError as exc:
+        fail(str(exc))
+    with Store(db) as store:
+        paths = build_report(store, out_dir, period=period, min_group=min_group)
+    click.echo(f"report: {paths['html']}")
+
+
+@cli.command()
+@click.option("--db", default="friction.duckdb", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, help="Parquet file for the stored messages (pseudonymised).")
+def export(db, output):
+    """Write the store's messages table (labels, scores, teams, pseudonyms) to Parquet.
+
+    Example: friction export --db friction.duckdb -o results.parquet
+    """
+    from .store import Store
+
+    with Store(db) as store:
+        n = store.export(output)
+    click.echo(f"wrote {n} messages to {output}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     cli()

