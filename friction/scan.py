@@ -76,6 +76,15 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     return out
 
 
+def find_roster(inputs: Sequence[str]) -> str | None:
+    """A roster.csv at the top of an input folder, used when --roster is not given."""
+    for p in inputs:
+        cand = Path(p) / "roster.csv"
+        if Path(p).is_dir() and cand.is_file():
+            return str(cand)
+    return None
+
+
 def run_scan(opts: ScanOptions) -> dict:
     """Run a whole scan; returns what happened (paths, counts) for the CLI to print."""
     from tqdm.auto import tqdm
@@ -85,18 +94,22 @@ def run_scan(opts: ScanOptions) -> dict:
 
     check_min_group(opts.min_group, opts.allow_small_groups)
     model = load_model(opts.model)
-    roster = Roster.load(opts.roster) if opts.roster else Roster()
+    roster_path = opts.roster or find_roster(opts.inputs)
+    if roster_path and not opts.roster:
+        print(f"using the roster found in the input folder: {roster_path}", file=sys.stderr)
+    roster = Roster.load(roster_path) if roster_path else Roster()
     summary = IngestSummary(echo=True)
     with Store(opts.db) as store:
         scan_id = store.begin_scan(opts.inputs, model.model_id, str(opts.model or default_model_path()), opts.period,
                                    opts.min_group, opts.allow_small_groups, opts.name_people,
-                                   {"roster": opts.roster, "fresh": opts.fresh, **opts.extra})
+                                   {"roster": roster_path, "fresh": opts.fresh, **opts.extra})
         secret = store.secret()
         finder = TeamFinder(roster)
         redactor = Redactor(names=roster.names, keep=roster.teams)
         new = 0
         bar = tqdm(desc="scanning", unit="msg", disable=not opts.progress, file=sys.stderr)
-        for chunk in read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size):
+        for chunk in read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
+                                   exclude=[roster_path] if roster_path else []):
             if not opts.fresh:
                 known = store.known_ids(chunk["id"].tolist(), model.model_id)
                 chunk = chunk[~chunk["id"].isin(known)]

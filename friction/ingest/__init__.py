@@ -9,6 +9,7 @@ however large the input; every skipped item is counted in the `IngestSummary`.
 
 from __future__ import annotations
 
+import os
 from typing import Iterable, Iterator
 
 import pandas as pd
@@ -50,10 +51,10 @@ def _read_one(src: Source, fmt: str, summary: IngestSummary, mapping: dict | Non
 
 
 def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = None,
-              mapping: dict | None = None) -> Iterator[dict]:
+              mapping: dict | None = None, exclude: set[str] | None = None) -> Iterator[dict]:
     """Raw row dicts from every file under paths, in a stable order."""
     for path in paths:
-        for sources in iter_tree(path, summary):
+        for sources in iter_tree(path, summary, exclude):
             roots = slack_roots(sources) if fmt in (None, "slack") else set()
             for root in sorted(roots):
                 yield from read_slack_export(root, sources, summary)
@@ -96,13 +97,15 @@ def _json_problem(src: Source) -> tuple[str, str]:
 
 def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roster | None = None,
                   mapping: dict | None = None, summary: IngestSummary | None = None,
-                  chunk_size: int = 5000) -> Iterator[pd.DataFrame]:
-    """Stream the message table in chunks: cleaned, deduplicated by id, teams from the roster."""
+                  chunk_size: int = 5000, exclude: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
+    """Stream the message table in chunks: cleaned, deduplicated by id, teams from the roster.
+    Files in `exclude` (e.g. the roster itself) are not read as messages."""
     summary = summary if summary is not None else IngestSummary()
     roster = roster or Roster()
     seen: set[str] = set()
     rows: list[dict] = []
-    for row in iter_rows(paths, summary, fmt, mapping):
+    excluded = {os.path.abspath(p) for p in exclude}
+    for row in iter_rows(paths, summary, fmt, mapping, excluded):
         keys = row.pop("_keys", None) or []
         text = str(row.get("text") or "").strip()
         if not text:

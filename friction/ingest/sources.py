@@ -54,21 +54,53 @@ class Source:
         return PurePosixPath(self.rel).parts
 
 
-def iter_tree(path: str | os.PathLike, summary: IngestSummary) -> Iterator[list[Source]]:
+IGNORE_FILE = ".frictionignore"
+
+
+def iter_tree(path: str | os.PathLike, summary: IngestSummary, exclude: set[str] | None = None) -> Iterator[list[Source]]:
     """Yield the sources of one user-named path as lists of files sharing a container.
 
     A plain file yields one list of one; a folder or a zip yields one list of all its files
-    (so that a reader can see the structure, e.g. a Slack export's users.json).
+    (so that a reader can see the structure, e.g. a Slack export's users.json). In a folder,
+    a `.frictionignore` file lists glob patterns (one a line, `dir/` for folders) of files that
+    are not messages (a README, a roster); they are counted as ignored.
     """
     p = Path(path)
     if p.is_dir():
-        yield list(_walk_dir(p))
+        patterns = _ignore_patterns(p)
+        kept = []
+        for src in _walk_dir(p):
+            if (exclude and os.path.abspath(src.name) in exclude) or _ignored(src.rel, patterns):
+                summary.skip(f"ignored ({IGNORE_FILE} or roster)", warn=False)
+                continue
+            kept.append(src)
+        yield kept
     elif p.is_file() and zipfile.is_zipfile(p) and p.suffix.lower() not in (".docx", ".xlsx"):
         yield list(_walk_zip(p, str(p), summary))
     elif p.is_file():
         yield [_file_source(p, p.name, str(p))]
     else:
         summary.skip("path not found", str(p))
+
+
+def _ignore_patterns(root: Path) -> list[str]:
+    f = root / IGNORE_FILE
+    if not f.is_file():
+        return []
+    return [ln.strip() for ln in f.read_text(encoding="utf-8", errors="replace").splitlines()
+            if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    from fnmatch import fnmatch
+
+    for pat in patterns:
+        if pat.endswith("/"):
+            if rel.startswith(pat) or f"/{pat}" in f"/{rel}":
+                return True
+        elif fnmatch(rel, pat) or fnmatch(rel.rsplit("/", 1)[-1], pat):
+            return True
+    return False
 
 
 def _file_source(p: Path, rel: str, name: str) -> Source:
