@@ -228,8 +228,9 @@ def train(data, output, labels_file, base, mix, method, epochs, max_length, refi
         fail(str(exc))
     y_counts = {lid: int(sum(lid in labs for labs in df["label_list"])) for lid in ids}
     click.echo(f"training on {len(df)} messages; positives per label: {y_counts}", err=True)
+    head_from = {new: old for old, new in renames.items()}
     model, report = train_on_splits(df, labels, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
-                                    max_length=max_length, seed=seed, base=base)
+                                    max_length=max_length, seed=seed, base=base, head_from=head_from)
     model.save(output, metrics={"dev": report["dev"]},
                extra={"model_id": os.path.basename(os.path.normpath(output)), "training_data": {
                    "source": str(data), "mix": mix, "sha256": data_hash(df), "n": len(df), "positives": y_counts,

@@ -213,9 +213,9 @@ def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days:
     known = m["author_team"].fillna("unknown") != "unknown"
     other = m["target_team"].fillna("").ne("") & m["target_team"].ne(m["author_team"])
     m["cross_team"] = known & other
-    parents = m.set_index("id")[["timestamp", "author_team", "author"]]
+    parents = m.set_index("id")[["timestamp", "author_team", "author"]].add_suffix("_parent")
     rep = m[m["reply_to"].fillna("").isin(parents.index)].copy()
-    rep = rep.join(parents, on="reply_to", rsuffix="_parent")
+    rep = rep.join(parents, on="reply_to")
     rep["latency_h"] = (rep["timestamp"] - rep["timestamp_parent"]).dt.total_seconds() / 3600
     rep = rep[rep["latency_h"] >= 0]
     rep["across"] = rep["author_team"] != rep["author_team_parent"]

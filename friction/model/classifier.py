@@ -50,7 +50,7 @@ class FrictionClassifier:
     def __init__(self, labels: Sequence[Label] = DEFAULT_LABELS, max_length: int = 128,
                  epochs: int = 6, batch_size: int = 16, lr: float = 5e-5, head_lr: float = 2e-3,
                  weight_decay: float = 0.01, method: str = "finetune", use_context: bool = False,
-                 seed: int = 0, base: str | Path | None = None):
+                 seed: int = 0, base: str | Path | None = None, head_from: dict[str, str] | None = None):
         self.labels = list(labels)
         self.max_length = max_length
         self.epochs = epochs
@@ -62,6 +62,7 @@ class FrictionClassifier:
         self.use_context = use_context
         self.seed = seed
         self.base = base
+        self.head_from = dict(head_from or {})  # new label id -> the base model's label it continues
 
     # ------------------------------------------------------------------ properties
     @property
@@ -105,6 +106,8 @@ class FrictionClassifier:
         return self
 
     def _init_modules(self) -> None:
+        """The encoder (MiniLM, or a trained model's), and heads; continuing from a trained model
+        copies the heads of labels it knows (directly or through `head_from` renames)."""
         base = Path(self.base) if self.base else None
         if base is not None and (base / "config.json").exists() and (base / "encoder").is_dir():
             self.encoder_ = Encoder(base / "encoder")
@@ -119,8 +122,9 @@ class FrictionClassifier:
         if prior is not None:  # continue from a trained model: copy the heads of labels it knows
             with torch.no_grad():
                 for i, lid in enumerate(self.label_ids):
-                    if lid in prior.label_ids:
-                        j = prior.label_ids.index(lid)
+                    src = lid if lid in prior.label_ids else self.head_from.get(lid)
+                    if src in prior.label_ids:
+                        j = prior.label_ids.index(src)
                         self.head_.weight[i] = prior.head_.weight[j]
                         self.head_.bias[i] = prior.head_.bias[j]
 
