@@ -215,19 +215,15 @@ def main() -> None:
         month = QUARTER_MONTHS[quarter][1]
         day = moment(rng, month)
         title = f"{team} - {target} sync" if target != "studio" else f"{team} leads sync"
-        spoken = [(a, t, rec) for a, t, rec in items if not t.lstrip().startswith(("-", "•", "AP", "Action"))]
-        notes = [(a, t, rec) for a, t, rec in items if (a, t, rec) not in spoken]
-        if spoken:
-            stem = f"{day:%Y-%m-%d}_{_slug(title)}"
-            _write_vtt(OUT / "meetings" / f"{stem}.vtt", f"{day:%Y-%m-%d}", "15:00", title, [(a, t) for a, t, _ in spoken], rng)
-            for n, (_, _, rec) in enumerate(spoken, 1):
-                truth.append({**rec, "message_id": f"vtt:{stem}:{n}"})
-        if notes:
-            stem = f"{day:%Y-%m-%d} {_slug(title, ' ')} notes"
-            body = [f"# {title}", f"Date: {day:%Y-%m-%d}", ""] + [f"- {t.lstrip('-• ').strip()}" for _, t, _ in notes]
-            (OUT / "notes" / f"{stem}.md").write_text("\n".join(body) + "\n", encoding="utf-8")
-            for n, (_, _, rec) in enumerate(notes, 1):
-                truth.append({**rec, "message_id": f"notes:{stem}:{n}"})
+        # every planted meeting item becomes a speaker turn, so it keeps its author (notes have none)
+        stem = f"{day:%Y-%m-%d}_{_slug(title)}"
+        _write_vtt(OUT / "meetings" / f"{stem}.vtt", f"{day:%Y-%m-%d}", "15:00", title,
+                   [(a, t.lstrip("-• ").strip()) for a, t, _ in items], rng)
+        n = 0
+        for i, (a, _, rec) in enumerate(items):
+            if i == 0 or items[i - 1][0] != a:  # consecutive turns of one speaker merge into one
+                n += 1
+            truth.append({**rec, "message_id": f"vtt:{stem}:{n}"})
 
     # ---- write the exports
     for q, months in QUARTER_MONTHS.items():
