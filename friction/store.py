@@ -27,6 +27,7 @@ BASE_COLUMNS = {
     "channel": "VARCHAR", "source": "VARCHAR", "author": "VARCHAR", "author_team": "VARCHAR",
     "target_team": "VARCHAR", "recipient_teams": "VARCHAR", "thread_id": "VARCHAR", "reply_to": "VARCHAR",
     "is_request": "BOOLEAN", "labels": "VARCHAR", "evidence": "VARCHAR", "tokens": "VARCHAR",
+    "stage": "VARCHAR",
 }
 
 

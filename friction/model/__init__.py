@@ -20,22 +20,36 @@ def default_model_path() -> Path:
 
 
 def load_model(path: str | Path | None = None) -> FrictionClassifier:
+    """A saved model folder (the shipped default without a path), with its cascade screen when
+    the folder has one."""
+    from .screen import FrictionScreen
+
     path = Path(path) if path else default_model_path()
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path}: no friction model here (expected config.json; "
                                 "train one with `friction train` or pass --model)")
-    return FrictionClassifier.load(path)
+    model = FrictionClassifier.load(path)
+    model.screen_ = FrictionScreen.load(path / "screen")
+    return model
 
 
 def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: bool = True,
-                   contexts: list[str] | None = None) -> pd.DataFrame:
-    """A classify stage: the message chunk plus score_<label>, flag_<label>, labels, evidence.
+                   contexts: list[str] | None = None, cascade: bool = True) -> pd.DataFrame:
+    """A classify stage: the message chunk plus score_<label>, flag_<label>, labels, evidence,
+    and `stage` (which stage decided: 'screen' when the cheap first stage ruled friction out,
+    'model' when the transformer read the message).
 
     A plain function of a DataFrame chunk, so a process pool or Dask map_partitions can call it.
     """
     texts = df["text"].fillna("").astype(str).tolist()
-    proba = model.predict_proba(texts, contexts=contexts)
-    flags = proba >= model.thresholds_
+    screen = getattr(model, "screen_", None) if cascade else None
+    proba = np.zeros((len(texts), len(model.label_ids)), dtype=np.float32)
+    read = screen.passes(texts) if screen is not None else np.ones(len(texts), dtype=bool)
+    if read.any():
+        idx = np.flatnonzero(read)
+        proba[idx] = model.predict_proba([texts[i] for i in idx],
+                                         contexts=[contexts[i] for i in idx] if contexts is not None else None)
+    flags = (proba >= model.thresholds_) & read[:, None]
     out = df.copy()
     for j, lid in enumerate(model.label_ids):
         out[f"score_{lid}"] = proba[:, j].astype(np.float32)
@@ -46,5 +60,6 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
         out["evidence"] = [json.dumps(e, ensure_ascii=False) if e else "" for e in ev]
     else:
         out["evidence"] = ""
+    out["stage"] = np.where(read, "model", "screen")
     out["model_id"] = model.model_id
     return out

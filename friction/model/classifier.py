@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -365,6 +366,17 @@ class FrictionClassifier:
                 out[row][self.label_ids[j]] = chosen
         return out
 
+    def quantize(self) -> "FrictionClassifier":
+        """int8 dynamic quantisation of every Linear layer (CPU inference only): weights stored in
+        8 bits, activations quantised on the fly. Faster on CPUs; check accuracy before keeping it."""
+        if getattr(self, "device_", "cpu") != "cpu":
+            return self
+        from torch.ao.quantization import quantize_dynamic
+
+        self.encoder_.model = quantize_dynamic(self.encoder_.model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.quantized_ = True
+        return self
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path, metrics: dict | None = None, extra: dict | None = None) -> None:
         """A self-describing folder: config.json (labels, thresholds, calibration, settings,
@@ -423,6 +435,8 @@ class FrictionClassifier:
         model.thresholds_ = heads["thresholds"].float().numpy()
         model.config_ = cfg
         model.path_ = str(path)
+        if cfg.get("inference", {}).get("int8") and os.environ.get("FRICTION_INT8", "1") != "0":
+            model.quantize()  # chosen when the model was built, because accuracy held (see its card)
         return model
 
     @property
