@@ -288,8 +288,14 @@ MIN_GROUP_OPTION = click.option("--min-group", type=int, default=10, show_defaul
 @click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5 (recorded in the store).")
 @click.option("--name-people", is_flag=True, help="Store authors' names instead of pseudonyms (recorded in the store).")
 @click.option("--fresh", is_flag=True, help="Re-classify messages the store already holds for this model.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes for classification.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: classify with map_partitions on a Dask cluster.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: start a LocalCluster).")
+@click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
-def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_groups, name_people, fresh, as_json):
+def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_groups, name_people, fresh,
+         workers, engine, scheduler, no_cascade, as_json):
     """Scan exports and write the friction report: ingest, classify, store, report.
 
     Messages already in the store (same id, same model) are not counted twice, so
@@ -303,7 +309,8 @@ def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_
     try:
         result = run_scan(ScanOptions(inputs=paths, db=db, out=out_dir, roster=roster, period=period,
                                       model=model_path, min_group=min_group, allow_small_groups=allow_small_groups,
-                                      name_people=name_people, fresh=fresh))
+                                      name_people=name_people, fresh=fresh, workers=workers, engine=engine,
+                                      scheduler=scheduler, cascade=not no_cascade))
     except (PrivacyError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     if as_json:

@@ -1,17 +1,23 @@
 """`friction scan`: ingest -> classify -> store -> report, chunk by chunk.
 
-Each chunk of the message table is classified, given a target team, pseudonymised and redacted,
-then upserted into the DuckDB store; messages the store already holds for this model are
-skipped, so re-scanning overlapping exports never double-counts and an interrupted scan resumes.
+Each chunk of the message table is classified, given a target team, pseudonymised and redacted
+(`classify_chunk`, a plain function of a DataFrame), then upserted into the DuckDB store.
+Messages the store already holds for this model are skipped, so re-scanning overlapping exports
+never double-counts and an interrupted scan resumes where it stopped.
+
+Engines: `local` (this process), `pool` (--workers N local processes), `dask` (map_partitions on a
+Dask distributed cluster; results go through partitioned Parquet into the store).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import pandas as pd
 
@@ -36,7 +42,52 @@ class ScanOptions:
     fresh: bool = False
     chunk_size: int = 2000
     progress: bool = True
+    engine: str = "local"          # local | pool | dask
+    workers: int = 1
+    scheduler: str | None = None   # dask scheduler address; None starts a LocalCluster
+    cascade: bool = True
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything a worker needs to classify chunks; small and picklable."""
+
+    model_path: str | None
+    roster_path: str | None
+    secret_hex: str
+    name_people: bool
+    scan_id: int
+    cascade: bool = True
+    threads: int = 0
+
+
+@lru_cache(maxsize=2)
+def _stage(cfg: StageConfig):
+    """Per-process heavy objects (model, team finder), built once and reused for every chunk."""
+    from .model import load_model
+
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+    model = load_model(cfg.model_path)
+    roster = Roster.load(cfg.roster_path) if cfg.roster_path else Roster()
+    return model, roster, TeamFinder(roster)
+
+
+def classify_chunk(chunk: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
+    """Message-table chunk -> store rows. Runs the same in-process, in a pool or on Dask."""
+    from .model import label_messages
+
+    model, roster, finder = _stage(cfg)
+    if chunk.empty:
+        return pd.DataFrame()
+    names = sorted(set(roster.names) | set(chunk["author"].dropna()))
+    redactor = Redactor(names=names, keep=roster.teams)
+    labelled = label_messages(model, chunk, cascade=cfg.cascade)
+    return prepare(labelled, model.model_id, cfg.scan_id, finder, redactor, bytes.fromhex(cfg.secret_hex),
+                   cfg.name_people)
 
 
 def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFinder, redactor: Redactor,
@@ -48,32 +99,30 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     out["target_team"] = finder.find(texts, out["author_team"].tolist(), out["recipients"].fillna("").tolist())
     out["recipient_teams"] = finder.recipient_teams(out["recipients"].fillna("").tolist())
     out["is_request"] = is_request(texts)
-    flagged = out["labels"].fillna("") != ""
+    flagged = (out["labels"].fillna("") != "").to_numpy()
     bags = token_bag(redactor.redact(texts, ner=False))
     if flagged.any():
         idx = [i for i, f in enumerate(flagged) if f]
-        red = redactor.redact([texts[i] for i in idx], ner=True)
-        for i, r in zip(idx, token_bag(red)):
-            bags[i] = r
-        evidence = []
-        for ev in out["evidence"].fillna(""):
-            if not ev:
-                evidence.append("")
-                continue
-            d = json.loads(ev)
-            flat = [(lab, s) for lab, sents in d.items() for s in sents]
-            red = redactor.redact([s for _, s in flat], ner=True)
-            nd: dict[str, list[str]] = {}
-            for (lab, _), r in zip(flat, red):
-                nd.setdefault(lab, []).append(r)
-            evidence.append(json.dumps(nd, ensure_ascii=False))
-        out["evidence"] = evidence
+        for i, bag in zip(idx, token_bag(redactor.redact([texts[i] for i in idx], ner=True))):
+            bags[i] = bag
+        out["evidence"] = [_redact_evidence(ev, redactor) for ev in out["evidence"].fillna("")]
     out["tokens"] = bags
     if not name_people:
         out["author"] = [pseudonym(a, secret) for a in out["author"].fillna("")]
     out["model_id"] = model_id
     out["scan_id"] = scan_id
-    return out
+    return out.drop(columns=["text"])
+
+
+def _redact_evidence(ev: str, redactor: Redactor) -> str:
+    if not ev:
+        return ""
+    d = json.loads(ev)
+    flat = [(lab, s) for lab, sents in d.items() for s in sents]
+    out: dict[str, list[str]] = {}
+    for (lab, _), r in zip(flat, redactor.redact([s for _, s in flat], ner=True)):
+        out.setdefault(lab, []).append(r)
+    return json.dumps(out, ensure_ascii=False)
 
 
 def find_roster(inputs: Sequence[str]) -> str | None:
@@ -85,42 +134,51 @@ def find_roster(inputs: Sequence[str]) -> str | None:
     return None
 
 
+def _new_chunks(opts: ScanOptions, store: Store, model_id: str, roster: Roster, roster_path: str | None,
+                summary: IngestSummary, bar) -> Iterator[pd.DataFrame]:
+    """Ingested chunks minus what the store already holds (resume / re-scan)."""
+    for chunk in read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
+                               exclude=[roster_path] if roster_path else []):
+        bar.update(len(chunk))
+        if not opts.fresh:
+            chunk = chunk[~chunk["id"].isin(store.known_ids(chunk["id"].tolist(), model_id))]
+        if len(chunk):
+            yield chunk
+
+
 def run_scan(opts: ScanOptions) -> dict:
     """Run a whole scan; returns what happened (paths, counts) for the CLI to print."""
     from tqdm.auto import tqdm
 
-    from .model import default_model_path, label_messages, load_model
+    from .model import default_model_path, load_model
     from .report import build_report
 
     check_min_group(opts.min_group, opts.allow_small_groups)
-    model = load_model(opts.model)
+    model_path = str(opts.model or default_model_path())
+    model = load_model(model_path)
     roster_path = opts.roster or find_roster(opts.inputs)
     if roster_path and not opts.roster:
         print(f"using the roster found in the input folder: {roster_path}", file=sys.stderr)
     roster = Roster.load(roster_path) if roster_path else Roster()
     summary = IngestSummary(echo=True)
     with Store(opts.db) as store:
-        scan_id = store.begin_scan(opts.inputs, model.model_id, str(opts.model or default_model_path()), opts.period,
-                                   opts.min_group, opts.allow_small_groups, opts.name_people,
-                                   {"roster": roster_path, "fresh": opts.fresh, **opts.extra})
-        secret = store.secret()
-        finder = TeamFinder(roster)
-        redactor = Redactor(names=roster.names, keep=roster.teams)
-        new = 0
+        scan_id = store.begin_scan(opts.inputs, model.model_id, model_path, opts.period, opts.min_group,
+                                   opts.allow_small_groups, opts.name_people,
+                                   {"roster": roster_path, "fresh": opts.fresh, "engine": opts.engine,
+                                    "workers": opts.workers, "cascade": opts.cascade, **opts.extra})
+        cfg = StageConfig(model_path, roster_path, store.secret().hex(), opts.name_people, scan_id, opts.cascade)
         bar = tqdm(desc="scanning", unit="msg", disable=not opts.progress, file=sys.stderr)
-        for chunk in read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
-                                   exclude=[roster_path] if roster_path else []):
-            if not opts.fresh:
-                known = store.known_ids(chunk["id"].tolist(), model.model_id)
-                chunk = chunk[~chunk["id"].isin(known)]
-            if len(chunk):
-                redactor_names = set(chunk["author"].dropna()) - set(roster.names)
-                if redactor_names:  # display names found in the export itself are redacted too
-                    redactor = Redactor(names=list(roster.names) + sorted(redactor_names), keep=roster.teams)
-                labelled = label_messages(model, chunk)
-                rows = prepare(labelled, model.model_id, scan_id, finder, redactor, secret, opts.name_people)
-                new += store.upsert(rows, model.label_ids)
-            bar.update(len(chunk))
+        chunks = _new_chunks(opts, store, model.model_id, roster, roster_path, summary, bar)
+        if opts.engine == "dask":
+            from .engines import run_dask
+
+            new = run_dask(chunks, cfg, store, model.label_ids, opts.scheduler, opts.workers)
+        elif opts.engine == "pool" or opts.workers > 1:
+            from .engines import run_pool
+
+            new = run_pool(chunks, cfg, store, model.label_ids, max(1, opts.workers))
+        else:
+            new = sum(store.upsert(classify_chunk(c, cfg), model.label_ids) for c in chunks)
         bar.close()
         store.finish_scan(scan_id, summary.as_dict(), new)
         paths = build_report(store, opts.out, period=opts.period, min_group=opts.min_group)

@@ -169,37 +169,48 @@ def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: st
                         prior: float = 500.0, min_count: int = 3, k: int = 1) -> pd.DataFrame:
     """Words and two-word phrases that set a label's flagged messages in one period apart from
     every other message: log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi &
-    Quinn 2008), z-scored. Groups from fewer than k authors are skipped."""
+    Quinn 2008), z-scored. Groups from fewer than k authors are skipped.
+
+    Only the flagged messages' terms are held in memory; the background pass over every message
+    counts just those terms, so this stays cheap for millions of messages."""
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
-    bags = [_terms(b or "") for b in m["tokens"].fillna("")]
-    total = Counter(t for b in bags for t in b)
-    n_total = sum(total.values())
-    if not n_total:
-        return pd.DataFrame(columns=["period", "label", "term", "z", "count"])
-    alpha = {t: prior * c / n_total for t, c in total.items()}
-    a0 = prior
-    rows = []
+    groups: dict[tuple[str, str], Counter] = {}
+    any_flag = np.zeros(len(m), dtype=bool)
     for lid in label_ids:
         flag = m[f"flag_{lid}"].fillna(False).astype(bool).to_numpy()
-        for per in sorted(set(m["period"]) - {""}):
+        any_flag |= flag
+        for per in sorted(set(m.loc[flag, "period"]) - {""}):
             mask = flag & (m["period"] == per).to_numpy()
-            if mask.sum() == 0 or m.loc[mask, "author"].nunique() < k:
+            if m.loc[mask, "author"].nunique() < k:
                 continue
-            grp = Counter(t for b, keep in zip(bags, mask) if keep for t in b)
-            n_i = sum(grp.values())
-            n_j = n_total - n_i
-            scored = []
-            for t, y_i in grp.items():
-                if y_i < min_count:
-                    continue
-                y_j = total[t] - y_i
-                a = alpha[t]
-                delta = math.log((y_i + a) / (n_i + a0 - y_i - a)) - math.log((y_j + a) / (n_j + a0 - y_j - a))
-                z = delta / math.sqrt(1 / (y_i + a) + 1 / (y_j + a))
-                scored.append((z, t, y_i))
-            for z, t, y in sorted(scored, reverse=True)[:top]:
-                rows.append({"period": per, "label": lid, "term": t, "z": round(z, 2), "count": y})
-    return pd.DataFrame(rows, columns=["period", "label", "term", "z", "count"])
+            groups[(lid, per)] = Counter(t for b in m.loc[mask, "tokens"].fillna("") for t in _terms(b))
+    wanted = set().union(*groups.values()) if groups else set()
+    total: Counter = Counter()
+    n_total = 0
+    for bag in m["tokens"].fillna(""):
+        terms = _terms(bag)
+        n_total += len(terms)
+        total.update(t for t in terms if t in wanted)
+    rows = []
+    if not n_total:
+        return pd.DataFrame(rows, columns=["period", "label", "term", "z", "count"])
+    a0 = prior
+    for (lid, per), grp in groups.items():
+        n_i = sum(grp.values())
+        n_j = n_total - n_i
+        scored = []
+        for t, y_i in grp.items():
+            if y_i < min_count:
+                continue
+            y_j = total[t] - y_i
+            a = prior * total[t] / n_total
+            delta = math.log((y_i + a) / (n_i + a0 - y_i - a)) - math.log((y_j + a) / (n_j + a0 - y_j - a))
+            z = delta / math.sqrt(1 / (y_i + a) + 1 / (y_j + a))
+            scored.append((z, t, y_i))
+        for z, t, y in sorted(scored, reverse=True)[:top]:
+            rows.append({"period": per, "label": lid, "term": t, "z": round(z, 2), "count": y})
+    return pd.DataFrame(rows, columns=["period", "label", "term", "z", "count"]).sort_values(
+        ["label", "period", "z"], ascending=[True, True, False]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- metadata only
@@ -220,20 +231,7 @@ def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days:
     rep = rep[rep["latency_h"] >= 0]
     rep["across"] = rep["author_team"] != rep["author_team_parent"]
     answered = set(m["reply_to"].fillna(""))
-    # a thread message counts as answered when someone else writes in the thread after it, in time
-    later = m.sort_values("timestamp").groupby("thread_id")
-    answered_in_thread = set()
-    for _, g in later:
-        if len(g) < 2:
-            continue
-        ts, authors, ids = g["timestamp"].to_numpy(), g["author"].to_numpy(), g["id"].to_numpy()
-        for i in range(len(g) - 1):
-            for j in range(i + 1, len(g)):
-                if (ts[j] - ts[i]) / np.timedelta64(1, "D") > unanswered_after_days:
-                    break
-                if authors[j] != authors[i]:
-                    answered_in_thread.add(ids[i])
-                    break
+    answered_in_thread = _answered_in_thread(m, unanswered_after_days)
     req = m[m["is_request"].fillna(False).astype(bool)]
     open_req = req[~req["id"].isin(answered) & ~req["id"].isin(answered_in_thread)]
     rows = []
@@ -252,6 +250,24 @@ def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days:
                                       "median_reply_hours_within", "requests", "unanswered_requests"])
     out["unanswered_share"] = np.where(out["requests"] > 0, out["unanswered_requests"] / out["requests"].clip(lower=1), np.nan)
     return out
+
+
+def _answered_in_thread(m: pd.DataFrame, days: float) -> set[str]:
+    """Ids of messages after which someone else wrote in the same thread within `days`:
+    consecutive messages of one author form a run; a run is answered by the next run."""
+    t = m[m["thread_id"].fillna("") != ""].sort_values(["thread_id", "timestamp"])
+    if t.empty:
+        return set()
+    new_run = (t["thread_id"] != t["thread_id"].shift()) | (t["author"] != t["author"].shift())
+    run = new_run.cumsum()
+    first = t[new_run.to_numpy()].set_index(run[new_run].to_numpy())
+    nxt_thread = first["thread_id"].shift(-1)
+    nxt_time = first["timestamp"].shift(-1)
+    run_answer = pd.Series(np.where(nxt_thread.to_numpy() == first["thread_id"].to_numpy(), nxt_time, pd.NaT),
+                           index=first.index)
+    answer_at = pd.to_datetime(run.map(run_answer), utc=True)
+    ok = (answer_at - t["timestamp"]) <= pd.Timedelta(days=days)
+    return set(t.loc[ok.fillna(False).to_numpy(), "id"])
 
 
 _REQUEST = re.compile(r"\?|\b(can|could|would) you\b|\bplease\b|\bany update\b|\bneed (you|your)\b|\blet me know\b", re.I)
