@@ -28,6 +28,16 @@ from .teams import TeamFinder
 from .trends import is_request, token_bag
 
 
+#: Seconds per stage of the local engine, when a benchmark sets it to a Counter.
+TIMINGS = None
+
+
+def _clock():
+    from .model import _Clock
+
+    return _Clock(TIMINGS)
+
+
 @dataclass
 class ScanOptions:
     inputs: Sequence[str]
@@ -85,9 +95,10 @@ def classify_chunk(chunk: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
         return pd.DataFrame()
     names = sorted(set(roster.names) | set(chunk["author"].dropna()))
     redactor = Redactor(names=names, keep=roster.teams)
-    labelled = label_messages(model, chunk, cascade=cfg.cascade)
-    return prepare(labelled, model.model_id, cfg.scan_id, finder, redactor, bytes.fromhex(cfg.secret_hex),
-                   cfg.name_people)
+    labelled = label_messages(model, chunk, cascade=cfg.cascade, timings=TIMINGS)
+    with _clock()("prepare: teams, redaction, tokens"):
+        return prepare(labelled, model.model_id, cfg.scan_id, finder, redactor, bytes.fromhex(cfg.secret_hex),
+                       cfg.name_people)
 
 
 def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFinder, redactor: Redactor,
@@ -137,11 +148,18 @@ def find_roster(inputs: Sequence[str]) -> str | None:
 def _new_chunks(opts: ScanOptions, store: Store, model_id: str, roster: Roster, roster_path: str | None,
                 summary: IngestSummary, bar) -> Iterator[pd.DataFrame]:
     """Ingested chunks minus what the store already holds (resume / re-scan)."""
-    for chunk in read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
-                               exclude=[roster_path] if roster_path else []):
+    clock = _clock()
+    it = iter(read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
+                            exclude=[roster_path] if roster_path else []))
+    while True:
+        with clock("ingest"):
+            chunk = next(it, None)
+        if chunk is None:
+            return
         bar.update(len(chunk))
         if not opts.fresh:
-            chunk = chunk[~chunk["id"].isin(store.known_ids(chunk["id"].tolist(), model_id))]
+            with clock("store: resume check"):
+                chunk = chunk[~chunk["id"].isin(store.known_ids(chunk["id"].tolist(), model_id))]
         if len(chunk):
             yield chunk
 
@@ -178,8 +196,13 @@ def run_scan(opts: ScanOptions) -> dict:
 
             new = run_pool(chunks, cfg, store, model.label_ids, max(1, opts.workers))
         else:
-            new = sum(store.upsert(classify_chunk(c, cfg), model.label_ids) for c in chunks)
+            new = 0
+            for c in chunks:
+                rows = classify_chunk(c, cfg)
+                with _clock()("store: upsert"):
+                    new += store.upsert(rows, model.label_ids)
         bar.close()
         store.finish_scan(scan_id, summary.as_dict(), new)
-        paths = build_report(store, opts.out, period=opts.period, min_group=opts.min_group)
+        with _clock()("report"):
+            paths = build_report(store, opts.out, period=opts.period, min_group=opts.min_group)
     return {"scan_id": scan_id, "new_messages": new, "ingest": summary.as_dict(), "report": paths}

@@ -34,21 +34,27 @@ def load_model(path: str | Path | None = None) -> FrictionClassifier:
 
 
 def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: bool = True,
-                   contexts: list[str] | None = None, cascade: bool = True) -> pd.DataFrame:
+                   contexts: list[str] | None = None, cascade: bool = True, timings=None) -> pd.DataFrame:
     """A classify stage: the message chunk plus score_<label>, flag_<label>, labels, evidence,
     and `stage` (which stage decided: 'screen' when the cheap first stage ruled friction out,
     'model' when the transformer read the message).
 
     A plain function of a DataFrame chunk, so a process pool or Dask map_partitions can call it.
+    `timings` (a Counter) collects seconds per step when given.
     """
+    clock = _Clock(timings)
     texts = df["text"].fillna("").astype(str).tolist()
     screen = getattr(model, "screen_", None) if cascade else None
     proba = np.zeros((len(texts), len(model.label_ids)), dtype=np.float32)
-    read = screen.passes(texts) if screen is not None else np.ones(len(texts), dtype=bool)
+    with clock("classify: screen"):
+        read = screen.passes(texts) if screen is not None else np.ones(len(texts), dtype=bool)
     if read.any():
         idx = np.flatnonzero(read)
-        proba[idx] = model.predict_proba([texts[i] for i in idx],
-                                         contexts=[contexts[i] for i in idx] if contexts is not None else None)
+        with clock("classify: transformer"):
+            proba[idx] = model.predict_proba([texts[i] for i in idx],
+                                             contexts=[contexts[i] for i in idx] if contexts is not None else None)
+        if timings is not None:
+            timings["_model_messages"] += len(idx)
     flags = (proba >= model.thresholds_) & read[:, None]
     out = df.copy()
     for j, lid in enumerate(model.label_ids):
@@ -56,10 +62,35 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
         out[f"flag_{lid}"] = flags[:, j]
     out["labels"] = [";".join(lid for lid, f in zip(model.label_ids, row) if f) for row in flags]
     if with_evidence:
-        ev = model.evidence(texts, flags)
+        with clock("classify: evidence"):
+            ev = model.evidence(texts, flags)
         out["evidence"] = [json.dumps(e, ensure_ascii=False) if e else "" for e in ev]
     else:
         out["evidence"] = ""
     out["stage"] = np.where(read, "model", "screen")
     out["model_id"] = model.model_id
     return out
+
+
+class _Clock:
+    """`with clock("step"):` adds the step's wall time to a Counter (or does nothing without one)."""
+
+    def __init__(self, timings=None):
+        self.timings = timings
+
+    def __call__(self, step: str):
+        import contextlib
+        import time
+
+        if self.timings is None:
+            return contextlib.nullcontext()
+
+        @contextlib.contextmanager
+        def timed():
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                self.timings[step] += time.perf_counter() - t0
+
+        return timed()

@@ -1,0 +1,126 @@
+"""Benchmark a whole scan: N messages (corpus texts mixed with the demo company's neutral
+messages, about 90% neutral), per-stage throughput, peak RSS, and the ratio against the naive
+pipeline (sentence-transformers encode + logistic regression on every message) in the same run.
+
+    python scripts/bench_scan.py 100000 [--workers 1] [--no-cascade] [--naive-sample 3000]
+
+The input is written as a Parquet message table (ids unique, timestamps over four quarters,
+authors from the demo roster), then `friction scan` runs on it into a fresh store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_input(n: int, path: Path, seed: int = 0) -> pd.DataFrame:
+    from friction.corpus import load_corpus
+
+    rng = np.random.default_rng(seed)
+    corpus = load_corpus(ROOT / "corpora" / "train")
+    friction = corpus[corpus["label_list"].str.len() > 0]["text"].tolist()
+    neutral = corpus[corpus["label_list"].str.len() == 0]["text"].tolist()
+    for f in (ROOT / "corpora" / "demo" / "source").glob("*.jsonl"):
+        if f.name == "planted.jsonl":
+            continue
+        for line in f.open():
+            r = json.loads(line)
+            if "text" in r:
+                neutral.append(r["text"])
+            for t in r.get("turns", []) + [{"text": i} for i in r.get("items", [])]:
+                neutral.append(t["text"])
+    roster = pd.read_csv(ROOT / "corpora" / "demo" / "roster.csv")
+    is_friction = rng.random(n) < 0.10
+    texts = np.where(is_friction, rng.choice(np.array(friction, dtype=object), n),
+                     rng.choice(np.array(neutral, dtype=object), n))
+    start = pd.Timestamp("2025-01-01", tz="UTC").value
+    span = pd.Timedelta(days=364).value
+    df = pd.DataFrame({
+        "id": [f"bench-{i}" for i in range(n)],
+        "timestamp": pd.to_datetime(np.sort(start + rng.integers(0, span, n)), utc=True),
+        "author": rng.choice(roster["email"].to_numpy(), n),
+        "recipients": rng.choice(roster["email"].to_numpy(), n),
+        "channel": rng.choice(np.array(["email", "chat", "meeting"]), n, p=[0.35, 0.5, 0.15]),
+        "text": texts,
+    })
+    df.to_parquet(path, index=False)
+    return df
+
+
+def naive_rate(texts: list[str]) -> float:
+    """messages/s of sentence-transformers encode + logistic regression (7 heads)."""
+    from sentence_transformers import SentenceTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    from friction.corpus import label_matrix, load_corpus
+    from friction.labels import DEFAULT_LABEL_IDS
+    from friction.model.encoder import minilm_dir
+
+    st = SentenceTransformer(str(minilm_dir()), device="cpu")
+    corpus = load_corpus(ROOT / "corpora" / "train")
+    tr = corpus[corpus["split"] == "train"]
+    y = label_matrix(tr["label_list"], DEFAULT_LABEL_IDS)
+    heads = [LogisticRegression(max_iter=2000).fit(st.encode(tr["text"].tolist(), batch_size=64), y[:, j])
+             for j in range(y.shape[1])]
+    t0 = time.perf_counter()
+    e = st.encode(texts, batch_size=64)
+    np.column_stack([h.predict_proba(e)[:, 1] for h in heads])
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("n", type=int)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--no-cascade", action="store_true")
+    ap.add_argument("--naive-sample", type=int, default=3000)
+    ap.add_argument("--keep", default=None, help="keep the store and report in this folder")
+    args = ap.parse_args()
+
+    from friction import scan as scan_mod
+    from friction.scan import ScanOptions, run_scan
+
+    work = Path(args.keep or tempfile.mkdtemp(prefix="friction-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    df = build_input(args.n, work / "input.parquet")
+    build_s = time.perf_counter() - t0
+    sample = df["text"].sample(min(args.naive_sample, len(df)), random_state=1).tolist()
+    del df
+    timings: Counter = Counter()
+    scan_mod.TIMINGS = timings
+    t0 = time.perf_counter()
+    result = run_scan(ScanOptions(inputs=[str(work / "input.parquet")], db=str(work / "bench.duckdb"),
+                                  out=str(work / "report"), roster=str(ROOT / "corpora" / "demo" / "roster.csv"),
+                                  workers=args.workers, cascade=not args.no_cascade, progress=False))
+    total = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    naive = naive_rate(sample)
+    n = result["ingest"]["kept"]
+    print(f"messages: {n:,} (input built in {build_s:.0f}s; not counted)")
+    print(f"{'stage':<34} {'seconds':>8} {'msg/s':>10}")
+    for stage, secs in sorted(timings.items(), key=lambda kv: -kv[1]):
+        print(f"{stage:<34} {secs:>8.1f} {n / max(secs, 1e-9):>10.0f}")
+    print(f"{'end to end':<34} {total:>8.1f} {n / total:>10.0f}")
+    print(f"naive pipeline (ST encode + LR), {len(sample)} msgs: {naive:.0f} msg/s "
+          f"-> ratio {n / total / naive:.1f}x end to end")
+    print(f"peak RSS: {rss:.0f} MB; passed to the transformer: {timings.get('_model_messages', 0):.0f} "
+          f"of {n} ({timings.get('_model_messages', 0) / max(n, 1):.1%})")
+    print(f"report: {result['report']['html']}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
