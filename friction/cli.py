@@ -197,8 +197,9 @@ def evaluate(data, model_path, split, train_data, baselines, as_json):
 @click.option("--epochs", type=int, default=6, show_default=True)
 @click.option("--max-length", type=int, default=128, show_default=True)
 @click.option("--refit-on-dev", is_flag=True, help="After calibrating on dev, retrain on train+dev.")
+@click.option("--context", is_flag=True, help="Read each chat message with the previous message of its thread.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def train(data, output, labels_file, base, mix, method, epochs, max_length, refit_on_dev, seed):
+def train(data, output, labels_file, base, mix, method, epochs, max_length, refit_on_dev, context, seed):
     """Train a model on labelled DATA (CSV/JSONL or a corpus folder with splits.json).
 
     Rows with split 'train' train, rows with split 'dev' calibrate scores and tune
@@ -230,7 +231,8 @@ def train(data, output, labels_file, base, mix, method, epochs, max_length, refi
     click.echo(f"training on {len(df)} messages; positives per label: {y_counts}", err=True)
     head_from = {new: old for old, new in renames.items()}
     model, report = train_on_splits(df, labels, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
-                                    max_length=max_length, seed=seed, base=base, head_from=head_from)
+                                    max_length=max_length, seed=seed, base=base, head_from=head_from,
+                                    use_context=context)
     model.save(output, metrics={"dev": report["dev"]},
                extra={"model_id": os.path.basename(os.path.normpath(output)), "training_data": {
                    "source": str(data), "mix": mix, "sha256": data_hash(df), "n": len(df), "positives": y_counts,

@@ -79,14 +79,17 @@ def label_matrix(label_lists: Sequence[Sequence[str]], label_ids: Sequence[str])
 
 
 def previous_in_thread(df: pd.DataFrame) -> list[str]:
-    """For each row, the text of the row before it in the same thread (file order), else ''."""
+    """For each row, the text of the message before it in its thread ('' for the first): by
+    timestamp when the table has one, else in file order."""
+    order = df.sort_values("timestamp", kind="stable").index if "timestamp" in df.columns else df.index
     prev: dict[str, str] = {}
-    out = []
-    for tid, text in zip(df["thread_id"], df["text"]):
-        out.append(prev.get(tid, "") if tid else "")
+    ctx = pd.Series("", index=df.index, dtype=object)
+    for i in order:
+        tid = str(df.at[i, "thread_id"] or "")
         if tid:
-            prev[tid] = text
-    return out
+            ctx.at[i] = prev.get(tid, "")
+            prev[tid] = str(df.at[i, "text"] or "")
+    return ctx.tolist()
 
 
 def data_hash(df: pd.DataFrame) -> str:

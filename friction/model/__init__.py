@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..corpus import previous_in_thread
 from .classifier import FrictionClassifier
+
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
 
@@ -44,6 +46,8 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
     """
     clock = _Clock(timings)
     texts = df["text"].fillna("").astype(str).tolist()
+    if model.use_context and contexts is None and "thread_id" in df.columns:
+        contexts = previous_in_thread(df)
     screen = getattr(model, "screen_", None) if cascade else None
     proba = np.zeros((len(texts), len(model.label_ids)), dtype=np.float32)
     with clock("classify: screen"):

@@ -1,0 +1,74 @@
+"""scripts/eval_external.py loads every external evaluation group (no model is run)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CANDIDATES = [Path("/work/shared/external"), ROOT.parent / "shared" / "external"]
+
+
+def _external() -> Path:
+    for p in CANDIDATES:
+        if p.is_dir():
+            return p
+    pytest.skip("external datasets (/work/shared/external or ../shared/external) are absent")
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("eval_external", ROOT / "scripts" / "eval_external.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_external_groups_load():
+    external = _external()
+    mod = _script()
+    groups = {g["key"]: g for g in mod.load_groups(str(external), limit=2000, chatter_limit=3000)}
+
+    expected = {  # key: (min, max) number of texts
+        "enron_hostile": (10, 60),
+        "enron_neutral": (501, 2000),
+        "toxicr_toxic": (1000, 2000),
+        "toxicr_clean": (1000, 2000),
+        "politeness_impolite": (1000, 2000),
+        "politeness_polite": (1000, 2000),
+        "strudel_toxic": (50, 200),
+        "strudel_non_toxic": (1000, 2000),
+        "irc_ubuntu": (1000, 3000),
+        "ami_meetings": (1000, 3000),
+    }
+    assert set(groups) == set(expected)
+    for key, (lo, hi) in expected.items():
+        texts = groups[key]["texts"]
+        assert lo <= len(texts) <= hi, (key, len(texts))
+        assert all(isinstance(t, str) and t.strip() for t in texts), key
+
+    # Paired groups have a hostile and a neutral side; chatter groups stand alone.
+    pairs = {}
+    for g in groups.values():
+        if g["pair"]:
+            pairs.setdefault(g["pair"], set()).add(g["role"])
+    assert all(roles == {"hostile", "neutral"} for roles in pairs.values())
+
+    # Chatter: the `[time] <nick>` prefix and AMI transcription marks are gone, >= 4 words each.
+    for t in groups["irc_ubuntu"]["texts"]:
+        assert not t.startswith("[") or "] <" not in t[:12]
+        assert len(t.split()) >= 4
+    assert not any("{disfmarker}" in t or "{vocalsound}" in t for t in groups["ami_meetings"]["texts"])
+    # ToxiCR is deduplicated and its two sides do not share a text.
+    tox, clean = groups["toxicr_toxic"]["texts"], groups["toxicr_clean"]["texts"]
+    assert len(set(tox)) == len(tox) and not set(tox) & set(clean)
+    # Sampling is deterministic (fixed seed).
+    again = mod.load_toxicr(str(external), limit=2000)
+    assert again["toxic"] == tox
+
+
+def test_absent_external_folder_exits_cleanly(tmp_path, capsys):
+    mod = _script()
+    assert mod.main(["--external", str(tmp_path / "missing")]) == 0
+    assert "not found" in capsys.readouterr().out
