@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..labels import DEFAULT_LABELS
 from ..store import Store
-from ..trends import changes, communication_health, distinctive_phrases, label_rates, pair_rates
+from ..trends import (assign_period, benjamini_hochberg, changes, communication_health, distinctive_phrases, label_rates,
+                      pair_rates)
 from .charts import bars, heatmap, trend_chart
 from .remedies import REMEDIES
 
@@ -42,8 +43,6 @@ def compute(store: Store, period: str = "quarter", min_group: int = 10) -> dict:
     pair_changes = changes(pairs, ["label", "author_team", "target_team"])
     # one correction across every cell tested in this report
     allp = np.concatenate([label_changes["p_value"].to_numpy(), pair_changes["p_value"].to_numpy()])
-    from ..trends import benjamini_hochberg
-
     q = benjamini_hochberg(allp)
     for df, part in ((label_changes, q[: len(label_changes)]), (pair_changes, q[len(label_changes):])):
         df["q_value"] = part
@@ -107,10 +106,7 @@ def build_report(store: Store, out_dir: str | Path, period: str = "quarter", min
     for name in ("rates", "pairs", "label_changes", "pair_changes", "phrases", "health"):
         if name in data:
             df = data[name].copy()
-            if name == "pairs":  # what leaves the scan: suppressed cells carry no numbers
-                for col in ("count", "rate_per_1000", "ci_low", "ci_high", "authors"):
-                    df[col] = df[col].astype(float).where(~df["suppressed"])
-            if name == "rates":
+            if name in ("rates", "pairs"):  # what leaves the scan: suppressed cells carry no numbers
                 for col in ("count", "rate_per_1000", "ci_low", "ci_high", "authors"):
                     df[col] = df[col].astype(float).where(~df["suppressed"])
             p = out_dir / "tables" / f"{name}.csv"
@@ -145,6 +141,7 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
     ctx["periods"] = sorted(rates["period"].unique())
     latest = ctx["periods"][-1]
     visible_pairs = pairs[~pairs["suppressed"]]
+    msgs = msgs.assign(period=assign_period(msgs["timestamp"], data["period"]))
     for lid in labels:
         flag = msgs[f"flag_{lid}"].fillna(False).astype(bool)
         ev = []
@@ -152,9 +149,9 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
             sents = json.loads(r["evidence"]).get(lid, []) if r["evidence"] else []
             if not sents:
                 continue
-            per = rates["period"].iloc[0] if False else None
             cell = visible_pairs[(visible_pairs["label"] == lid) & (visible_pairs["author_team"] == r["author_team"])
-                                 & (visible_pairs["target_team"] == r["target_team"])]
+                                 & (visible_pairs["target_team"] == r["target_team"])
+                                 & (visible_pairs["period"] == r["period"])]
             who = f"{r['author_team']} → {r['target_team']}" if len(cell) else "team hidden (small group)"
             ev.append({"text": " … ".join(sents), "who": who, "channel": r["channel"],
                        "score": f"{r[f'score_{lid}']:.2f}", "when": str(r["timestamp"])[:10]})
