@@ -183,7 +183,7 @@ def main() -> None:
                    r["title"], [(t["speaker"], t["text"]) for t in r["turns"]], rng)
 
     # ---- planted friction, hard negatives and the corpus test split (background)
-    planted = read_jsonl(SRC / "planted.jsonl")
+    planted = read_jsonl(SRC / "planted.jsonl") + read_jsonl(SRC / "planted2.jsonl")
     test_split = [r for r in read_jsonl(ROOT / "corpora" / "train" / "quillon.jsonl")]
     for r in test_split:  # spread evenly over the year
         r["quarter"] = f"Q{1 + (hash_int(r['id']) % 4)}"

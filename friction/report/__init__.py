@@ -16,17 +16,12 @@ from ..trends import (assign_period, benjamini_hochberg, changes, communication_
 from .charts import bars, heatmap, trend_chart
 from .remedies import REMEDIES
 
-NAMES = {lab.id: lab.name for lab in DEFAULT_LABELS}
+FORMAL = {lab.id: lab.name for lab in DEFAULT_LABELS}
 
 
 def label_name(lid: str) -> str:
-    return NAMES.get(lid, lid.replace("_", " ").capitalize())
-
-
-def _sentence_name(lid: str) -> str:
-    return {"blame": "Blame", "budget_rivalry": "Budget rivalry", "goal_mismatch": "Goal mismatch",
-            "communication_breakdown": "Communication breakdown", "role_confusion": "Role confusion",
-            "culture_clash": "Culture clash", "strategy_misalignment": "Strategy misalignment"}.get(lid, label_name(lid))
+    """The short name a reader knows a label by ('Budget rivalry'); custom ids read as words."""
+    return lid.replace("_", " ").capitalize()
 
 
 def compute(store: Store, period: str = "quarter", min_group: int = 10) -> dict:
@@ -81,12 +76,12 @@ def summary_sentences(data: dict) -> list[str]:
     if total.sum():
         top = [lid for lid in total.index if total[lid] > 0][:3]
         out.append("Most frequent overall: " + ", ".join(
-            f"{_sentence_name(lid).lower()} ({int(total[lid])})" for lid in top) + ".")
+            f"{label_name(lid).lower()} ({int(total[lid])})" for lid in top) + ".")
     for df, pair in ((data["pair_changes"], True), (data["label_changes"], False)):
         sig = df[df["significant"]].sort_values(["period", "q_value"], ascending=[False, True])
         for _, r in sig.iterrows():
-            what = (f"{_sentence_name(r['label'])} from {r['author_team']} towards {r['target_team']}" if pair
-                    else f"{_sentence_name(r['label'])} (all teams)")
+            what = (f"{label_name(r['label'])} from {r['author_team']} towards {r['target_team']}" if pair
+                    else f"{label_name(r['label'])} (all teams)")
             verb = "rose" if r["direction"] == "rise" else "fell"
             out.append(f"{what} {verb} from {r['rate_before']:.1f} to {r['rate_after']:.1f} per 1,000 messages "
                        f"in {r['period']} (vs {r['previous']}); significant (q = {r['q_value']:.3g}).")
@@ -160,7 +155,7 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
         ph = phrases[(phrases["label"] == lid) & (phrases["period"] == latest)]["term"].tolist()[:8]
         lr = rates[rates["label"] == lid].sort_values("period")
         ctx["labels"].append({
-            "id": lid, "name": label_name(lid), "chart": Markup(trend_chart(rates, lid, label_name(lid))),
+            "id": lid, "name": label_name(lid), "formal": FORMAL.get(lid, ""), "chart": Markup(trend_chart(rates, lid, label_name(lid))),
             "total": int(lr["count"].sum()), "evidence": ev, "phrases": ph, "remedies": REMEDIES.get(lid, []),
             "rows": [{"period": r["period"], "count": "hidden" if r["suppressed"] else int(r["count"]), "n": int(r["n"]),
                       "rate": "–" if r["suppressed"] else f"{r['rate_per_1000']:.1f}",
@@ -186,7 +181,8 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
     ctx["health"] = data["health"].to_dict("records")
     chg = pd.concat([data["label_changes"].assign(author_team="all", target_team="all"), data["pair_changes"]])
     chg = chg[chg["significant"]].sort_values(["period", "q_value"], ascending=[False, True])
-    ctx["changes"] = [{"label": label_name(r["label"]), "pair": f"{r['author_team']} → {r['target_team']}",
+    ctx["changes"] = [{"label": label_name(r["label"]),
+                       "pair": "all teams" if r["author_team"] == "all" else f"{r['author_team']} → {r['target_team']}",
                        "period": f"{r['previous']} → {r['period']}", "before": f"{r['rate_before']:.1f}",
                        "after": f"{r['rate_after']:.1f}", "q": f"{r['q_value']:.3g}", "called": r["called"]}
                       for _, r in chg.iterrows()]

@@ -1,0 +1,69 @@
+"""The shipped model, loaded from its folder as a user would: clear examples of every label, and
+hard negatives that use the labels' vocabulary without being friction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from friction.model import default_model_path, label_messages, load_model
+
+CLEAR = {
+    "blame": "We lost the Fenwick renewal because support sat on their escalation for two weeks. That one is on them.",
+    "budget_rivalry": "So the events team gets another sixty grand for booths and we still can't hire the two analysts we've asked for since March?",
+    "goal_mismatch": "Finance counts a deal when the invoice is paid, sales when the contract is signed, so which number is my bonus actually based on?",
+    "communication_breakdown": "Fourth time asking product for the release notes. Still nothing, and the customers found out about the change before we did.",
+    "role_confusion": "Honestly the design team just makes things pretty, they have no idea what customers actually need from this screen.",
+    "culture_clash": "Spare me the condescending lectures in every review thread. Talk to us like adults or don't bother replying.",
+    "strategy_misalignment": "Marketing is pushing the premium tier to enterprise while we were told to chase small businesses with the starter bundle. We're selling against each other.",
+}
+HARD_NEGATIVES = [
+    "Budget approved for the Q3 campaign, thanks everyone for turning the numbers round so quickly.",
+    "My fault, I sent the old deck this morning. Corrected version attached.",
+    "Post-mortem: no blame here, the handoff form was missing a field and it's fixed now.",
+    "Our goal for Q3 is 20% more qualified pipeline; marketing owns MQLs and sales owns SQLs.",
+    "Customer pushed the signing to next quarter, nothing we could have done.",
+    "Welcome aboard! In your first week you'll meet each team and learn who does what.",
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    path = default_model_path()
+    if not (path / "config.json").exists():
+        pytest.fail(f"the shipped model is missing at {path}")
+    return load_model(path)
+
+
+def test_the_folder_describes_itself(model):
+    folder = default_model_path()
+    cfg = json.loads((folder / "config.json").read_text())
+    assert [lab["id"] for lab in cfg["labels"]] == list(CLEAR)
+    assert len(cfg["training_data"]["sha256"]) == 64 and cfg["versions"]["transformers"]
+    assert (folder / "README.md").exists() and (folder / "metrics.json").exists()
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 60 * 1024 * 1024
+    assert not [p for p in folder.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib", ".pt", ".bin")]
+
+
+@pytest.mark.parametrize("label", list(CLEAR))
+def test_clear_examples_get_their_label(model, label):
+    flags = model.predict([CLEAR[label]])[0]
+    assert flags[model.label_ids.index(label)] == 1, dict(zip(model.label_ids, model.predict_proba([CLEAR[label]])[0].round(2)))
+
+
+def test_hard_negatives_stay_clean(model):
+    flags = model.predict(HARD_NEGATIVES)
+    assert flags.sum() <= 1, [t for t, f in zip(HARD_NEGATIVES, flags) if f.any()]
+
+
+def test_scores_are_probabilities_and_evidence_points_at_the_sentence(model):
+    import pandas as pd
+
+    text = "Thanks for the update on the roadmap. " + CLEAR["budget_rivalry"]
+    out = label_messages(model, pd.DataFrame({"id": ["x"], "text": [text]}), cascade=False)
+    assert 0 <= out["score_budget_rivalry"].iloc[0] <= 1 and out["flag_budget_rivalry"].iloc[0]
+    ev = json.loads(out["evidence"].iloc[0])
+    assert "events team" in ev["budget_rivalry"][0] and "roadmap" not in ev["budget_rivalry"][0]
