@@ -413,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             "goals": {"min_ratio": GOAL_RATIO, "max_chatter_rate": GOAL_CHATTER},
             "seconds": round(time.time() - t0, 1),
             "groups": results,
+            "markdown": markdown_table(results) + "\n\n" + goal_summary(results),
         }
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
         with open(args.json_out, "w", encoding="utf-8") as f:
