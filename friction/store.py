@@ -49,10 +49,16 @@ class Store:
         self.con.execute(f"CREATE TABLE IF NOT EXISTS messages ({cols}, PRIMARY KEY (id, model_id))")
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
 
+    def _one(self, sql: str, params: list | None = None):
+        """The first row of a query, or None. Fetches everything, so no result is left open
+        (DuckDB refuses new work on a connection with an unfinished result)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
     # ------------------------------------------------------------------ meta
     def secret(self) -> bytes:
         """The per-store key for pseudonyms, created on first use."""
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'").fetchone()
+        row = self._one("SELECT value FROM meta WHERE key = 'pseudonym_secret'")
         if row is None:
             value = secrets.token_hex(32)
             self.con.execute("INSERT INTO meta VALUES ('pseudonym_secret', ?)", [value])
@@ -62,7 +68,7 @@ class Store:
     # ------------------------------------------------------------------ scans
     def begin_scan(self, inputs: Sequence[str], model_id: str, model_path: str, period: str,
                    min_group: int, min_group_override: bool, name_people: bool, settings: dict | None = None) -> int:
-        scan_id = self.con.execute("SELECT coalesce(max(scan_id), 0) + 1 FROM scans").fetchone()[0]
+        scan_id = self._one("SELECT coalesce(max(scan_id), 0) + 1 FROM scans")[0]
         self.con.execute(
             "INSERT INTO scans (scan_id, started_at, inputs, model_id, model_path, period, min_group, "
             "min_group_override, name_people, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -122,7 +128,7 @@ class Store:
         return self.con.execute("SELECT * FROM messages WHERE model_id = ? ORDER BY timestamp, id", [model_id]).df()
 
     def latest_model(self) -> str | None:
-        row = self.con.execute("SELECT model_id FROM scans ORDER BY scan_id DESC LIMIT 1").fetchone()
+        row = self._one("SELECT model_id FROM scans ORDER BY scan_id DESC LIMIT 1")
         return row[0] if row else None
 
     def label_ids(self, model_id: str | None = None) -> list[str]:

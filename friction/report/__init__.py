@@ -126,9 +126,12 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
            "channels": "", "health": [], "scans": [], "model": _model_info(scans), "periods": [],
            "n_messages": len(msgs), "changes": []}
     for _, s in scans.iterrows():
-        ctx["scans"].append({"id": int(s["scan_id"]), "when": str(s["started_at"])[:19], "inputs": ", ".join(json.loads(s["inputs"] or "[]")),
-                             "model": s["model_id"], "read": s["read"], "kept": s["kept"], "new": s["new_messages"],
-                             "skipped": s["skipped"], "reasons": json.loads(s["skipped_by_reason"] or "{}"),
+        finished = isinstance(s["skipped_by_reason"], str)  # an interrupted scan has no counts
+        ctx["scans"].append({"id": int(s["scan_id"]), "when": str(s["started_at"])[:19],
+                             "inputs": ", ".join(json.loads(s["inputs"] or "[]")), "model": s["model_id"],
+                             "read": _count(s["read"]), "kept": _count(s["kept"]), "new": _count(s["new_messages"]),
+                             "skipped": _count(s["skipped"]) if finished else "interrupted",
+                             "reasons": json.loads(s["skipped_by_reason"]) if finished else {},
                              "k": s["min_group"], "override": bool(s["min_group_override"]), "named": bool(s["name_people"])})
     if msgs.empty:
         return ctx
@@ -187,6 +190,10 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
                        "after": f"{r['rate_after']:.1f}", "q": f"{r['q_value']:.3g}", "called": r["called"]}
                       for _, r in chg.iterrows()]
     return ctx
+
+
+def _count(v) -> str | int:
+    return "–" if v is None or pd.isna(v) else int(v)
 
 
 def _model_info(scans: pd.DataFrame) -> dict:
