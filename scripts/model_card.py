@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--evaluate", help="JSON from `friction evaluate --json` (model + baselines)")
     ap.add_argument("--external", help="JSON from scripts/eval_external.py --json")
     ap.add_argument("--learning-curve", nargs="*", default=[], help="JSON from scripts/learning_curve.py --json")
+    ap.add_argument("--note", action="append", default=[], help="an extra line for the Limits section")
     args = ap.parse_args()
     folder = Path(args.model)
     cfg = json.loads((folder / "config.json").read_text())
@@ -69,7 +70,7 @@ def main() -> None:
            "settings as JSON; loading never unpickles anything and never runs training code.",
            ""]
     out += ["## How it was made",
-            f"- Data: corpora/train ({td.get('source', '')}), {td.get('n', '?')} messages, "
+            f"- Data: {td.get('source', 'corpora/train')}, {td.get('n', '?')} messages, "
             f"sha256 `{td.get('sha256', '')[:16]}…`; positives per label: " +
             ", ".join(f"{k} {v}" for k, v in td.get('positives', {}).items()) + ".",
             f"- Recipe: fine-tuned end to end, {rec.get('epochs')} epochs, lr {rec.get('lr')}, batch "
@@ -117,14 +118,22 @@ def main() -> None:
         s = fast["screen"]
         out += ["", f"The screen (hashed word 1-2-gram TF-IDF + logistic regression, `screen/`) passes "
                 f"{pct(s['dev_recall'])} of dev friction messages at threshold {s['threshold']:.2f}. int8 dynamic "
-                f"quantisation moved dev macro-F1 from {fast['dev_macro_f1']['fp32']:.3f} to "
-                f"{fast['dev_macro_f1']['int8']:.3f}, so it is {'kept' if fast['int8_kept'] else 'not used'} "
+                f"quantisation moved {fast['int8_check']['split']} macro-F1 from {fast['int8_check']['fp32']:.3f} to "
+                f"{fast['int8_check']['int8']:.3f}, so it is {'kept' if fast['int8_kept'] else 'not used'} "
                 "(the rule: keep only within 0.5 point). `friction scan` uses the cascade; `--no-cascade` turns it off.", ""]
     if args.external:
         ext = json.loads(Path(args.external).read_text())
+        table = ext.get("markdown")
+        if not table:  # an older run's JSON: rebuild the table with the script's own formatter
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("eval_external", Path(__file__).with_name("eval_external.py"))
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            table = mod.markdown_table(ext["groups"]) + "\n\n" + mod.goal_summary(ext["groups"])
         out += ["## Real text written by strangers (evaluation only)",
                 "`python scripts/eval_external.py` on the public datasets in ../shared/external (never used "
-                "for training or tuning). Share of texts with any label:", "", ext.get("markdown", ""), ""]
+                "for training or tuning). Share of texts with any label:", "", table, ""]
     rows = []
     for f in args.learning_curve:
         rows += json.loads(Path(f).read_text())
@@ -146,7 +155,7 @@ def main() -> None:
             "than on our test split (table above). Read the evidence before acting on any number.",
             "- English only. Calibrated on a dev split that is about half friction; a real company is < 10% "
             "friction, so scores read as 'how much this looks like friction', not as base rates.",
-            "- Never for judging individuals.", ""]
+            "- Never for judging individuals.", *[f"- {n}" for n in args.note], ""]
     (folder / "README.md").write_text("\n".join(out))
     print(f"wrote {folder / 'README.md'}")
 

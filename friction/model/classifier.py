@@ -310,8 +310,25 @@ class FrictionClassifier:
     def decision_function(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
                           batch_size: int = 64) -> np.ndarray:
         """Raw logits (n, n_labels). Texts longer than max_length are read in overlapping windows
-        and the strongest window counts, so friction at the end of a long email is not lost."""
+        and the strongest window counts, so friction at the end of a long email is not lost.
+        With pooling "sentence_max", each sentence is also scored alone and the strongest of
+        message and sentences counts, so pleasantries around a complaint do not dilute it."""
         texts = [t if isinstance(t, str) else "" for t in texts]
+        if getattr(self, "pooling", "message") == "sentence_max" and texts:
+            from .sentences import split_sentences
+
+            whole = self._logits(texts, contexts, batch_size)
+            owner, flat = [], []
+            for i, sents in enumerate(split_sentences(texts)):
+                if len(sents) > 1:
+                    owner += [i] * len(sents)
+                    flat += sents
+            if flat:
+                np.maximum.at(whole, np.array(owner), self._logits(flat, None, batch_size))
+            return whole
+        return self._logits(texts, contexts, batch_size)
+
+    def _logits(self, texts: list[str], contexts: Sequence[str] | None, batch_size: int) -> np.ndarray:
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
             return out
@@ -435,6 +452,7 @@ class FrictionClassifier:
         model.thresholds_ = heads["thresholds"].float().numpy()
         model.config_ = cfg
         model.path_ = str(path)
+        model.pooling = cfg.get("inference", {}).get("pooling", "message")
         if cfg.get("inference", {}).get("int8") and os.environ.get("FRICTION_INT8", "1") != "0":
             model.quantize()  # chosen when the model was built, because accuracy held (see its card)
         return model
