@@ -50,6 +50,12 @@ def ensemble_figures(models, dev, test) -> tuple[dict, dict]:
             evaluate(yt, pt >= thr, ids, proba=pt, hard_negative=test["hard_negative"].to_numpy()))
 
 
+def _line(key: str, d: dict, t: dict) -> str:
+    return (f"{key:<28} dev macroF1 {d['macro_f1']:.3f} fpr_none {d['fpr_none']:.3f} ece {d['ece']:.3f} | "
+            f"test macroF1 {t['macro_f1']:.3f} fpr_none {t['fpr_none']:.3f} fpr_hn {t['fpr_hard_negative']:.3f} "
+            f"ece {t['ece']:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="corpora/train")
@@ -77,15 +83,11 @@ def main() -> None:
             key = f"{name}/seed{seed}"
             rows[key] = {"dev": report["dev"], "test": tres, "seconds": round(time.perf_counter() - t0)}
             d, t = report["dev"], tres
-            print(f"{key:<28} dev macroF1 {d['macro_f1']:.3f} fpr_none {d['fpr_none']:.3f} ece {d['ece']:.3f} | "
-                  f"test macroF1 {t['macro_f1']:.3f} fpr_none {t['fpr_none']:.3f} fpr_hn {t['fpr_hard_negative']:.3f} "
-                  f"ece {t['ece']:.3f} | {rows[key]['seconds']}s", flush=True)
+            print(_line(key, d, t) + f" | {rows[key]['seconds']}s", flush=True)
         if len(models) > 1 and not settings.get("use_context"):
             d, t = ensemble_figures(models, dev, test)
             rows[f"{name}/ensemble"] = {"dev": d, "test": t}
-            print(f"{name + '/ensemble':<28} dev macroF1 {d['macro_f1']:.3f} fpr_none {d['fpr_none']:.3f} "
-                  f"ece {d['ece']:.3f} | test macroF1 {t['macro_f1']:.3f} fpr_none {t['fpr_none']:.3f} "
-                  f"fpr_hn {t['fpr_hard_negative']:.3f} ece {t['ece']:.3f}", flush=True)
+            print(_line(f"{name}/ensemble", d, t), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)
