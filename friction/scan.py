@@ -12,7 +12,6 @@ Dask distributed cluster; results go through partitioned Parquet into the store)
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache

@@ -38,7 +38,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from friction.corpus import label_matrix, load_corpus
-    from friction.model import label_messages, load_model
+    from friction.model import label_messages
     from friction.model.classifier import FrictionClassifier
     from friction.model.evaluation import score_model
     from friction.model.metrics import evaluate

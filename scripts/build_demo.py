@@ -102,7 +102,7 @@ def main() -> None:
         m["Message-ID"] = mid
         m["Date"] = format_datetime(when)
         m["From"] = f"{author} <{people.email(author)}>"
-        m["To"] = ", ".join(f"{n} <{people.email(n)}>" for n in to) or f"studio <studio@quillon.example>"
+        m["To"] = ", ".join(f"{n} <{people.email(n)}>" for n in to) or "studio <studio@quillon.example>"
         if cc:
             m["Cc"] = ", ".join(f"{n} <{people.email(n)}>" for n in cc)
         m["Subject"] = subject

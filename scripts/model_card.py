@@ -80,7 +80,7 @@ def main() -> None:
             f"- Remake it: `python scripts/train_default.py` "
             f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine for this folder), then "
             "`python scripts/build_cascade.py` for the fast path.",
-            f"- Versions: " + ", ".join(f"{k} {v}" for k, v in cfg.get("versions", {}).items()) + ".", ""]
+            "- Versions: " + ", ".join(f"{k} {v}" for k, v in cfg.get("versions", {}).items()) + ".", ""]
     if args.evaluate:
         ev = json.loads(Path(args.evaluate).read_text())
         names = list(ev)

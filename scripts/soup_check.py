@@ -1,7 +1,6 @@
 """Does a weight-averaged soup of seeds match their ensemble? (dev-selected recipe, train split)."""
 import time
 
-import numpy as np
 
 from friction.corpus import label_matrix, load_corpus
 from friction.labels import DEFAULT_LABELS

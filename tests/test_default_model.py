@@ -4,7 +4,6 @@ hard negatives that use the labels' vocabulary without being friction."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
