@@ -104,8 +104,7 @@ class Store:
         """Insert or replace rows by (id, model_id); adds score/flag columns for new labels."""
         if df.empty:
             return 0
-        existing = {r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'messages'").fetchall()}
+        existing = set(self._columns())
         for lid in label_ids:
             for col, typ in ((f"score_{lid}", "REAL"), (f"flag_{lid}", "BOOLEAN")):
                 if col not in existing:
@@ -131,12 +130,15 @@ class Store:
         row = self._one("SELECT model_id FROM scans ORDER BY scan_id DESC LIMIT 1")
         return row[0] if row else None
 
-    def label_ids(self, model_id: str | None = None) -> list[str]:
-        """Label ids with data for this model, in column order."""
-        df = self.messages(model_id).head(0) if model_id else None
-        cols = df.columns if df is not None else [r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'messages'").fetchall()]
-        return [c[len("score_"):] for c in cols if c.startswith("score_")]
+    def _columns(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' "
+            "ORDER BY ordinal_position").fetchall()]
+
+    def label_ids(self) -> list[str]:
+        """Label ids that have score columns in the store, in column order (read from the schema,
+        not the data)."""
+        return [c[len("score_"):] for c in self._columns() if c.startswith("score_")]
 
     def export(self, path: str, model_id: str | None = None) -> int:
         """Write the messages table to Parquet (the bulk format)."""

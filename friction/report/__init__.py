@@ -27,7 +27,8 @@ def label_name(lid: str) -> str:
 def compute(store: Store, period: str = "quarter", min_group: int = 10) -> dict:
     """Every table the report shows, from the store."""
     msgs = store.messages()
-    labels = store.label_ids(store.latest_model()) if len(msgs) else []
+    # the labels this model's rows carry (a store can hold several label sets)
+    labels = [lid for lid in store.label_ids() if msgs[f"score_{lid}"].notna().any()] if len(msgs) else []
     scans = store.scans()
     out = {"messages": msgs, "labels": labels, "scans": scans, "period": period, "min_group": min_group}
     if msgs.empty:
