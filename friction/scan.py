@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .ingest import IngestSummary, Roster, read_messages
@@ -109,13 +110,17 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     out["target_team"] = finder.find(texts, out["author_team"].tolist(), out["recipients"].fillna("").tolist())
     out["recipient_teams"] = finder.recipient_teams(out["recipients"].fillna("").tolist())
     out["is_request"] = is_request(texts)
-    flagged = (out["labels"].fillna("") != "").to_numpy()
+    flagged = np.flatnonzero((out["labels"].fillna("") != "").to_numpy())
     bags = token_bag(redactor.redact(texts, ner=False))
-    if flagged.any():
-        idx = [i for i, f in enumerate(flagged) if f]
-        for i, bag in zip(idx, token_bag(redactor.redact([texts[i] for i in idx], ner=True))):
+    if len(flagged):
+        # Flagged messages are shown (evidence, distinctive phrases): names found by NER go too.
+        people = redactor.people([texts[i] for i in flagged])
+        for i, bag in zip(flagged, token_bag(redactor.redact([texts[i] for i in flagged], people=people))):
             bags[i] = bag
-        out["evidence"] = [_redact_evidence(ev, redactor) for ev in out["evidence"].fillna("")]
+        evidence = out["evidence"].fillna("").tolist()
+        for i, names in zip(flagged, people):
+            evidence[i] = _redact_evidence(evidence[i], redactor, names)
+        out["evidence"] = evidence
     out["tokens"] = bags
     if not name_people:
         out["author"] = [pseudonym(a, secret) for a in out["author"].fillna("")]
@@ -124,15 +129,13 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     return out.drop(columns=["text"])
 
 
-def _redact_evidence(ev: str, redactor: Redactor) -> str:
-    if not ev:
+def _redact_evidence(evidence: str, redactor: Redactor, people: set[str]) -> str:
+    """Evidence JSON with each sentence redacted, using the names NER found in the whole message."""
+    if not evidence:
         return ""
-    d = json.loads(ev)
-    flat = [(lab, s) for lab, sents in d.items() for s in sents]
-    out: dict[str, list[str]] = {}
-    for (lab, _), r in zip(flat, redactor.redact([s for _, s in flat], ner=True)):
-        out.setdefault(lab, []).append(r)
-    return json.dumps(out, ensure_ascii=False)
+    d = json.loads(evidence)
+    return json.dumps({lab: redactor.redact(sents, people=[people] * len(sents)) for lab, sents in d.items()},
+                      ensure_ascii=False)
 
 
 def find_roster(inputs: Sequence[str]) -> str | None:

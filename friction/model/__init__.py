@@ -50,13 +50,18 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
         contexts = previous_in_thread(df)
     screen = getattr(model, "screen_", None) if cascade else None
     proba = np.zeros((len(texts), len(model.label_ids)), dtype=np.float32)
+    tokens = [None] * len(texts) if with_evidence else None
     with clock("classify: screen"):
         read = screen.passes(texts) if screen is not None else np.ones(len(texts), dtype=bool)
     if read.any():
         idx = np.flatnonzero(read)
+        kept: list | None = [] if with_evidence else None
         with clock("classify: transformer"):
-            proba[idx] = model.predict_proba([texts[i] for i in idx],
+            proba[idx] = model.predict_proba([texts[i] for i in idx], tokens=kept,
                                              contexts=[contexts[i] for i in idx] if contexts is not None else None)
+        if kept:  # token contributions for evidence without a second pass
+            for i, t in zip(idx, kept):
+                tokens[i] = t
         if timings is not None:
             timings["_model_messages"] += len(idx)
     flags = (proba >= model.thresholds_) & read[:, None]
@@ -67,7 +72,8 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
     out["labels"] = [";".join(lid for lid, f in zip(model.label_ids, row) if f) for row in flags]
     if with_evidence:
         with clock("classify: evidence"):
-            ev = model.evidence(texts, flags)
+            ev = model.evidence(texts, flags, tokens=tokens if tokens and all(
+                tokens[i] is not None for i in np.flatnonzero(flags.any(1))) else None)
         out["evidence"] = [json.dumps(e, ensure_ascii=False) if e else "" for e in ev]
     else:
         out["evidence"] = ""

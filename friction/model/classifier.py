@@ -112,7 +112,7 @@ class FrictionClassifier:
         base = Path(self.base) if self.base else None
         if base is not None and (base / "config.json").exists() and (base / "encoder").is_dir():
             self.encoder_ = Encoder(base / "encoder")
-            prior = FrictionClassifier.load(base, encoder=self.encoder_)
+            prior = FrictionClassifier.load(base, encoder=self.encoder_, precision="fp32")
         else:
             self.encoder_ = Encoder(base)
             prior = None
@@ -328,8 +328,14 @@ class FrictionClassifier:
             return whole
         return self._logits(texts, contexts, batch_size)
 
-    def _logits(self, texts: list[str], contexts: Sequence[str] | None, batch_size: int) -> np.ndarray:
+    def _logits(self, texts: list[str], contexts: Sequence[str] | None, batch_size: int,
+                tokens: list | None = None) -> np.ndarray:
+        """Logits per text (the strongest window of long texts). With `tokens` (a list), each
+        text's token spans and per-token label contributions are appended to it in input order,
+        as (offsets (t, 2), contributions (t, n_labels)): mean pooling and the heads are linear,
+        so a sentence's in-context logit is the mean of its tokens' contributions plus the bias."""
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        per_text: list = [[] for _ in texts]
         if not texts:
             return out
         enc, head, tok = self.encoder_, self.head_, self.encoder_.tokenizer
@@ -339,49 +345,99 @@ class FrictionClassifier:
             idx = order[s:s + batch_size]
             if self.use_context and contexts is not None:
                 inputs = self._inputs([texts[j] for j in idx], [contexts[j] for j in idx])
-                mapping = np.arange(len(idx))
+                mapping, offsets = np.arange(len(idx)), None
             else:
                 inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
-                             return_overflowing_tokens=True, stride=32, return_tensors="pt")
+                             return_overflowing_tokens=True, stride=32, return_tensors="pt",
+                             return_offsets_mapping=tokens is not None)
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
+                offsets = inputs["offset_mapping"].numpy() if tokens is not None else None
                 inputs = {k: inputs[k].to(self.device_) for k in ("input_ids", "attention_mask")}
-            logits = head(enc(inputs["input_ids"], inputs["attention_mask"])).float().cpu().numpy()
+            hidden = enc.hidden(inputs["input_ids"], inputs["attention_mask"])
+            logits = head(enc.pool(hidden, inputs["attention_mask"])).float().cpu().numpy()
             pooled = np.full((len(idx), len(self.labels)), -np.inf, dtype=np.float32)
             np.maximum.at(pooled, mapping, logits)
             out[idx] = pooled
+            if offsets is not None:
+                contrib = (hidden @ head.weight.T.float()).cpu().numpy()
+                for w, (row, offs) in enumerate(zip(mapping, offsets)):
+                    keep = offs[:, 1] > offs[:, 0]  # real tokens: no padding, no [CLS]/[SEP]
+                    per_text[idx[row]].append((offs[keep], contrib[w][keep]))
+        if tokens is not None:
+            for parts in per_text:
+                tokens.append((np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 2), int),
+                               np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(self.labels)))))
         return out
 
-    def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
-        """Calibrated probabilities (n, n_labels)."""
+    def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
+                      tokens: list | None = None) -> np.ndarray:
+        """Calibrated probabilities (n, n_labels). `tokens`: see `_logits` (message pooling only)."""
+        if tokens is not None and (self.use_context and contexts is not None
+                                   or getattr(self, "pooling", "message") != "message"):
+            tokens = None  # in-context sentence scores need plain message pooling
+        if tokens is not None:
+            with torch.inference_mode():
+                return self._platt(self._logits([t if isinstance(t, str) else "" for t in texts], None, 64, tokens))
         return self._platt(self.decision_function(texts, contexts=contexts))
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
         """0/1 decisions (n, n_labels): calibrated probability >= the label's tuned threshold."""
         return (self.predict_proba(texts, contexts=contexts) >= self.thresholds_).astype(np.int8)
 
-    def evidence(self, texts: Sequence[str], decisions: np.ndarray, max_sentences: int = 2) -> list[dict[str, list[str]]]:
+    def evidence(self, texts: Sequence[str], decisions: np.ndarray, max_sentences: int = 2,
+                 tokens: Sequence | None = None) -> list[dict[str, list[str]]]:
         """For each text, the sentence(s) that drove each positive label: the top-scoring
-        sentence, plus a second one when it also clears the threshold on its own."""
-        from .sentences import split_sentences
+        sentence, plus a second one when it also clears the threshold on its own.
+
+        With `tokens` (from `predict_proba(..., tokens=[])`), a sentence's score is its tokens'
+        share of the message's own reading (no second pass of the transformer); without, each
+        sentence of a multi-sentence message is scored on its own."""
+        from .sentences import sentence_spans
 
         out: list[dict[str, list[str]]] = [{} for _ in texts]
         rows = [i for i in range(len(texts)) if decisions[i].any()]
         if not rows:
             return out
-        sents = split_sentences([texts[i] for i in rows])
-        flat = [s for group in sents for s in group]
-        proba = self.predict_proba(flat) if flat else np.zeros((0, len(self.labels)))
+        spans = sentence_spans([texts[i] for i in rows])
+        if tokens is None:
+            flat = [texts[r][a:b] for r, group in zip(rows, spans) if len(group) > 1 for a, b in group]
+            proba = self.predict_proba(flat) if flat else np.zeros((0, len(self.labels)))
         k = 0
-        for row, group in zip(rows, sents):
-            p = proba[k:k + len(group)]
-            k += len(group)
+        for row, group in zip(rows, spans):
+            sents = [texts[row][a:b] for a, b in group]
+            if len(group) <= 1:
+                key = p = np.ones((len(group), len(self.labels)))  # one sentence is its own evidence
+            elif tokens is None:
+                key = p = proba[k:k + len(group)]
+                k += len(group)
+            else:
+                key, p = self._in_context(group, *tokens[row])
             for j in np.flatnonzero(decisions[row]):
-                if not group:
+                if not sents:
                     continue
-                ranked = np.argsort(-p[:, j])
-                chosen = [group[ranked[0]]] + [group[r] for r in ranked[1:max_sentences] if p[r, j] >= self.thresholds_[j]]
-                out[row][self.label_ids[j]] = chosen
+                ranked = np.argsort(-key[:, j], kind="stable")
+                out[row][self.label_ids[j]] = [sents[ranked[0]]] + [
+                    sents[r] for r in ranked[1:max_sentences] if p[r, j] >= self.thresholds_[j]]
         return out
+
+    def _in_context(self, spans: list[tuple[int, int]], offsets: np.ndarray,
+                    contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence scores from the message's own reading: (rank key, probability) per sentence
+        and label. The key is occlusion: how far the message's logit falls without the
+        sentence's tokens, so a one-word sign-off cannot win on a few loud tokens. The
+        probability is the calibrated mean of the sentence's own tokens."""
+        bias = self.head_.bias.detach().float().cpu().numpy()
+        total, n = contrib.sum(0), len(contrib)
+        fall = np.full((len(spans), len(self.labels)), -np.inf, dtype=np.float32)
+        own = np.full((len(spans), len(self.labels)), -np.inf, dtype=np.float32)
+        for s, (a, b) in enumerate(spans):
+            inside = (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
+            k = int(inside.sum())
+            if k:
+                own[s] = contrib[inside].mean(0) + bias
+                rest = (total - contrib[inside].sum(0)) / (n - k) if n > k else np.zeros_like(total)
+                fall[s] = total / n - rest
+        return fall, self._platt(own)
 
     def quantize(self) -> "FrictionClassifier":
         """int8 dynamic quantisation of every Linear layer (CPU inference only): weights stored in
@@ -427,8 +483,12 @@ class FrictionClassifier:
             (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path, encoder: Encoder | None = None) -> "FrictionClassifier":
-        """Load a saved folder; no training code runs and nothing is unpickled."""
+    def load(cls, path: str | Path, encoder: Encoder | None = None, precision: str | None = None) -> "FrictionClassifier":
+        """Load a saved folder; no training code runs and nothing is unpickled.
+
+        `precision` (auto | fp32 | bf16; default: the folder's "inference" setting, else auto) is
+        the dtype inference runs in; "auto" picks bf16 on CPUs with native bf16 (see the model
+        card for the accuracy check). Training always continues in fp32."""
         from safetensors.torch import load_file
 
         path = Path(path)
@@ -452,10 +512,22 @@ class FrictionClassifier:
         model.thresholds_ = heads["thresholds"].float().numpy()
         model.config_ = cfg
         model.path_ = str(path)
-        model.pooling = cfg.get("inference", {}).get("pooling", "message")
-        if cfg.get("inference", {}).get("int8") and os.environ.get("FRICTION_INT8", "1") != "0":
+        inference = cfg.get("inference", {})
+        model.pooling = inference.get("pooling", "message")
+        if inference.get("int8") and os.environ.get("FRICTION_INT8", "1") != "0":
             model.quantize()  # chosen when the model was built, because accuracy held (see its card)
+        elif model.device_ == "cpu":
+            model.set_precision(precision or inference.get("precision", "auto"))
         return model
+
+    def set_precision(self, precision: str = "auto") -> "FrictionClassifier":
+        """Run inference in fp32 or bf16 (auto: bf16 where the CPU has it natively)."""
+        from .encoder import inference_dtype
+
+        dtype = inference_dtype(precision)
+        self.encoder_.model.to(dtype)  # pooling and heads stay fp32 (Encoder.forward upcasts)
+        self.precision_ = "bf16" if dtype == torch.bfloat16 else "fp32"
+        return self
 
     @property
     def model_id(self) -> str:

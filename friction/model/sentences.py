@@ -39,3 +39,18 @@ def split_sentences(texts: list[str]) -> list[list[str]]:
             sents.extend(s.text.strip() for s in next(docs).sents if s.text.strip())
         out.append(sents)
     return out
+
+
+def sentence_spans(texts: list[str]) -> list[list[tuple[int, int]]]:
+    """Each text's sentences as (start, end) character offsets into the text (as `split_sentences`)."""
+    out = []
+    for text, sents in zip(texts, split_sentences(texts)):
+        spans, cursor = [], 0
+        for sent in sents:
+            start = text.find(sent, cursor)
+            if start < 0:  # not found verbatim (should not happen): keep the order, skip the span
+                continue
+            spans.append((start, start + len(sent)))
+            cursor = start + len(sent)
+        out.append(spans)
+    return out
