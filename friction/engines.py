@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .scan import StageConfig, classify_chunk
+from .scan import StageConfig, classify_chunk, merge_timings
 from .store import Store
 
 
@@ -32,12 +32,18 @@ def run_pool(chunks: Iterable[pd.DataFrame], cfg: StageConfig, store: Store, lab
     new = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
         pending = []
+
+        def collect() -> int:
+            rows = pending.pop(0).result()
+            merge_timings(rows)
+            return store.upsert(rows, label_ids)
+
         for chunk in chunks:
             pending.append(pool.submit(classify_chunk, chunk, cfg))
             while len(pending) >= 2 * workers:
-                new += store.upsert(pending.pop(0).result(), label_ids)
-        for fut in pending:
-            new += store.upsert(fut.result(), label_ids)
+                new += collect()
+        while pending:
+            new += collect()
     return new
 
 

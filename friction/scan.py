@@ -70,6 +70,7 @@ class StageConfig:
     scan_id: int
     cascade: bool = True
     threads: int = 0
+    timed: bool = False            # send per-stage timings back with the rows (benchmarks)
 
 
 @lru_cache(maxsize=2)
@@ -77,11 +78,11 @@ def _stage(cfg: StageConfig):
     """Per-process heavy objects (model, team finder), built once and reused for every chunk."""
     from .model import load_model
 
-    if cfg.threads:
+    model = load_model(cfg.model_path)
+    if cfg.threads:  # after loading: the encoder claims every core it may run on
         import torch
 
         torch.set_num_threads(cfg.threads)
-    model = load_model(cfg.model_path)
     roster = Roster.load(cfg.roster_path) if cfg.roster_path else Roster()
     return model, roster, TeamFinder(roster)
 
@@ -90,15 +91,30 @@ def classify_chunk(chunk: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
     """Message-table chunk -> store rows. Runs the same in-process, in a pool or on Dask."""
     from .model import label_messages
 
+    from collections import Counter
+
+    from .model import _Clock
+
     model, roster, finder = _stage(cfg)
     if chunk.empty:
         return pd.DataFrame()
+    # In a worker process TIMINGS is unset: timings then travel back with the rows (attrs).
+    timings = TIMINGS if TIMINGS is not None else (Counter() if cfg.timed else None)
     names = sorted(set(roster.names) | set(chunk["author"].dropna()))
     redactor = Redactor(names=names, keep=roster.teams)
-    labelled = label_messages(model, chunk, cascade=cfg.cascade, timings=TIMINGS)
-    with _clock()("prepare: teams, redaction, tokens"):
-        return prepare(labelled, model.model_id, cfg.scan_id, finder, redactor, bytes.fromhex(cfg.secret_hex),
+    labelled = label_messages(model, chunk, cascade=cfg.cascade, timings=timings)
+    with _Clock(timings)("prepare: teams, redaction, tokens"):
+        rows = prepare(labelled, model.model_id, cfg.scan_id, finder, redactor, bytes.fromhex(cfg.secret_hex),
                        cfg.name_people)
+    if timings is not None and timings is not TIMINGS:
+        rows.attrs["timings"] = dict(timings)
+    return rows
+
+
+def merge_timings(rows: pd.DataFrame) -> None:
+    """Add a worker's stage timings (sent back with its rows) to TIMINGS, when a benchmark set it."""
+    if TIMINGS is not None:
+        TIMINGS.update(rows.attrs.get("timings", {}))
 
 
 def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFinder, redactor: Redactor,
@@ -186,7 +202,8 @@ def run_scan(opts: ScanOptions) -> dict:
                                    opts.allow_small_groups, opts.name_people,
                                    {"roster": roster_path, "fresh": opts.fresh, "engine": opts.engine,
                                     "workers": opts.workers, "cascade": opts.cascade, **opts.extra})
-        cfg = StageConfig(model_path, roster_path, store.secret().hex(), opts.name_people, scan_id, opts.cascade)
+        cfg = StageConfig(model_path, roster_path, store.secret().hex(), opts.name_people, scan_id, opts.cascade,
+                          timed=TIMINGS is not None)
         bar = tqdm(desc="scanning", unit="msg", disable=not opts.progress, file=sys.stderr)
         chunks = _new_chunks(opts, store, model.model_id, roster, roster_path, summary, bar)
         if opts.engine == "dask":

@@ -109,18 +109,22 @@ def main() -> None:
                 "| configuration | test macro-F1 | false alarms on none | messages/s | to the transformer |",
                 "|---|---:|---:|---:|---:|"]
         base = fast["full fp32"]["messages_per_s_realistic"]
-        for name in ("full fp32", "full int8", "cascade fp32", "cascade int8"):
+        for name in ("full fp32", "full bf16", "full int8", "cascade fp32", "cascade bf16", "cascade int8"):
             f = fast.get(name)
             if f:
                 out.append(f"| {name} | {f['test_macro_f1']:.3f} | {pct(f['test_fpr_none'])} | "
                            f"{f['messages_per_s_realistic']:.0f} ({f['messages_per_s_realistic'] / base:.1f}x) | "
                            f"{pct(f['passed_to_transformer'])} |")
         s = fast["screen"]
+        pc = fast["precision_check"]
         out += ["", f"The screen (hashed word 1-2-gram TF-IDF + logistic regression, `screen/`) passes "
-                f"{pct(s['dev_recall'])} of dev friction messages at threshold {s['threshold']:.2f}. int8 dynamic "
-                f"quantisation moved {fast['int8_check']['split']} macro-F1 from {fast['int8_check']['fp32']:.3f} to "
-                f"{fast['int8_check']['int8']:.3f}, so it is {'kept' if fast['int8_kept'] else 'not used'} "
-                "(the rule: keep only within 0.5 point). `friction scan` uses the cascade; `--no-cascade` turns it off.", ""]
+                f"{pct(s['dev_recall'])} of dev friction messages at threshold {s['threshold']:.2f}. On the "
+                f"{pc['split']} split, bf16 weights moved macro-F1 from {pc['fp32']:.3f} to {pc['bf16']:.3f} and int8 "
+                f"dynamic quantisation to {pc['int8']:.3f} (the rule: keep only within 0.5 point), so bf16 is "
+                f"{'used where the CPU has native bf16 (AMX or AVX512-BF16; fp32 elsewhere)' if fast['bf16_kept'] else 'not used'}"
+                f" and int8 is {'kept' if fast['int8_kept'] else 'not used'}. bf16 on a CPU without native support "
+                "is emulated and slower, so `auto` picks fp32 there; `FRICTION_PRECISION=fp32|bf16` overrides. "
+                "`friction scan` uses the cascade; `--no-cascade` turns it off.", ""]
     if args.external:
         ext = json.loads(Path(args.external).read_text())
         table = ext.get("markdown")
