@@ -126,17 +126,8 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     out["target_team"] = finder.find(texts, out["author_team"].tolist(), out["recipients"].fillna("").tolist())
     out["recipient_teams"] = finder.recipient_teams(out["recipients"].fillna("").tolist())
     out["is_request"] = is_request(texts)
-    flagged = np.flatnonzero((out["labels"].fillna("") != "").to_numpy())
-    bags = token_bag(redactor.redact(texts, ner=False))
-    if len(flagged):
-        # Flagged messages are shown (evidence, distinctive phrases): names found by NER go too.
-        people = redactor.people([texts[i] for i in flagged])
-        for i, bag in zip(flagged, token_bag(redactor.redact([texts[i] for i in flagged], people=people))):
-            bags[i] = bag
-        evidence = out["evidence"].fillna("").tolist()
-        for i, names in zip(flagged, people):
-            evidence[i] = _redact_evidence(evidence[i], redactor, names)
-        out["evidence"] = evidence
+    bags = token_bag(redactor.redact_for_counting(texts))
+    out["evidence"] = _redact_evidence(out["evidence"].fillna("").tolist(), redactor)
     out["tokens"] = bags
     if not name_people:
         out["author"] = [pseudonym(a, secret) for a in out["author"].fillna("")]
@@ -145,13 +136,13 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     return out.drop(columns=["text"])
 
 
-def _redact_evidence(evidence: str, redactor: Redactor, people: set[str]) -> str:
-    """Evidence JSON with each sentence redacted, using the names NER found in the whole message."""
-    if not evidence:
-        return ""
-    d = json.loads(evidence)
-    return json.dumps({lab: redactor.redact(sents, people=[people] * len(sents)) for lab, sents in d.items()},
-                      ensure_ascii=False)
+def _redact_evidence(evidence: list[str], redactor: Redactor) -> list[str]:
+    """Evidence JSON with every sentence redacted (NER included: these are shown), all of a
+    chunk's sentences in one batch."""
+    parsed = [json.loads(ev) if ev else {} for ev in evidence]
+    redacted = iter(redactor.redact([s for d in parsed for sents in d.values() for s in sents], ner=True))
+    return [json.dumps({lab: [next(redacted) for _ in sents] for lab, sents in d.items()}, ensure_ascii=False)
+            if d else "" for d in parsed]
 
 
 def find_roster(inputs: Sequence[str]) -> str | None:

@@ -1,8 +1,9 @@
-"""Which team a message is about: team names and aliases mentioned in the text (spaCy
-PhraseMatcher over the roster's teams), else the teams of its recipients."""
+"""Which team a message is about: team names and aliases mentioned in the text (one
+case-insensitive regular expression over the roster's teams), else the teams of its recipients."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Sequence
 
@@ -10,24 +11,27 @@ from .ingest.roster import UNKNOWN, Roster
 
 
 class TeamFinder:
-    def __init__(self, roster: Roster):
-        import spacy
-        from spacy.matcher import PhraseMatcher
+    """Regex, not a spaCy PhraseMatcher: the same matches on whole words, several times faster,
+    and nothing grows with the text read (spaCy's vocabulary keeps every new word it sees)."""
 
+    def __init__(self, roster: Roster):
         self.roster = roster
-        self.nlp = spacy.blank("en")
-        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.team_of_phrase: dict[str, str] = {}
         for team in roster.teams:
-            phrases = {team} | roster.team_aliases.get(team, set())
-            self.matcher.add(team, [self.nlp.make_doc(p) for p in phrases if p])
+            for phrase in {team} | roster.team_aliases.get(team, set()):
+                if phrase and phrase.strip():
+                    self.team_of_phrase.setdefault(" ".join(phrase.lower().split()), team)
+        alternatives = sorted(self.team_of_phrase, key=len, reverse=True)  # longest first at a position
+        self.pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in alternatives)
+                                  + r")(?!\w)", re.IGNORECASE) if alternatives else None
 
     def find(self, texts: Sequence[str], author_teams: Sequence[str], recipients: Sequence[str]) -> list[str]:
         """The target team of each message, or '' when neither text nor recipients tell."""
         out = []
-        for doc, author_team, rcpt in zip(self.nlp.pipe(list(texts), batch_size=512), author_teams, recipients):
+        for text, author_team, rcpt in zip(texts, author_teams, recipients):
             found = ""
-            for match_id, _start, _end in sorted(self.matcher(doc), key=lambda m: m[1]):
-                team = self.nlp.vocab.strings[match_id]
+            for m in self.pattern.finditer(text or "") if self.pattern is not None else ():
+                team = self.team_of_phrase[" ".join(m.group(0).lower().split())]
                 if team != author_team:
                     found = team
                     break

@@ -31,13 +31,15 @@ def split_sentences(texts: list[str]) -> list[list[str]]:
     """Each text as a list of sentences; a line break always ends one (bullets, chat lines)."""
     lines = [[ln.strip() for ln in t.split("\n") if ln.strip()] for t in texts]
     flat = [ln for group in lines for ln in group]
-    docs = sentence_pipeline().pipe(flat, batch_size=256)
+    nlp = sentence_pipeline()
     out = []
-    for group in lines:
-        sents = []
-        for _ in group:
-            sents.extend(s.text.strip() for s in next(docs).sents if s.text.strip())
-        out.append(sents)
+    with nlp.memory_zone():  # forget this batch's words afterwards: RSS stays flat over millions
+        docs = nlp.pipe(flat, batch_size=256)
+        for group in lines:
+            sents = []
+            for _ in group:
+                sents.extend(s.text.strip() for s in next(docs).sents if s.text.strip())
+            out.append(sents)
     return out
 
 
