@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .scan import StageConfig, classify_chunk, merge_timings
+from .scan import StageConfig, _clock, classify_chunk, merge_timings
 from .store import Store
 
 
@@ -36,7 +36,8 @@ def run_pool(chunks: Iterable[pd.DataFrame], cfg: StageConfig, store: Store, lab
         def collect() -> int:
             rows = pending.pop(0).result()
             merge_timings(rows)
-            return store.upsert(rows, label_ids)
+            with _clock()("store: upsert"):
+                return store.upsert(rows, label_ids)
 
         for chunk in chunks:
             pending.append(pool.submit(classify_chunk, chunk, cfg))

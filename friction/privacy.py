@@ -66,6 +66,11 @@ class Redactor:
         words -= {w for w in words if w.lower() in self.keep}
         self._names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b") \
             if words else None
+        # Full names also in lower case ("priya shah" in chat); single first names only as written,
+        # since many are also words ("Will", "Mark").
+        full = sorted((w for w in words if " " in w), key=len, reverse=True)
+        self._full_names = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in full) + r")\b",
+                                      re.IGNORECASE) if full else None
 
     def people(self, texts: Sequence[str]) -> list[set[str]]:
         """Each text's PERSON names found by spaCy's NER (team names excluded); empty sets when
@@ -99,6 +104,8 @@ class Redactor:
             text = _EMAIL.sub("[EMAIL]", text)
             text = _PHONE.sub("[PHONE]", text)
             text = _HANDLE.sub(lambda m: m.group(0) if m.group(0)[1:].lower() in _TEAM_WORDS else "@[PERSON]", text)
+            if self._full_names is not None:
+                text = self._full_names.sub("[PERSON]", text)
             if self._names is not None:
                 text = self._names.sub("[PERSON]", text)
             out.append(text)
@@ -107,25 +114,23 @@ class Redactor:
 
     def redact_for_counting(self, texts: Sequence[str]) -> list[str]:
         """Texts that are only ever counted (token bags for distinctive phrases): patterns and
-        roster names redacted, and every capitalised word inside a sentence dropped unless it
-        names a team. That removes the names NER would find (and ones it misses) without the
-        NER's cost, which matters on millions of messages; acronyms (QA, SLA) stay."""
+        roster names redacted, and every capitalised word dropped unless it names a team. That
+        removes the names NER would find (and ones it misses) without the NER's cost, which
+        matters on millions of messages; the price is a sentence's capitalised first word.
+        Acronyms (QA, SLA) stay."""
         keep = {w for k in self.keep for w in k.split()}
-        return [_PROPER.sub(lambda m: m.group(0) if m.group(2).lower() in keep else m.group(1), t)
+        return [_TITLECASE.sub(lambda m: m.group(0) if m.group(0).lower() in keep else "", t)
                 for t in self.redact(texts, ner=False)]
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
+_TITLECASE = re.compile(r"\b[A-Z][a-z][\w'’-]*")
 
 
 def _may_name(text: str) -> bool:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return any(w.lower() not in STOP_WORDS for w in _CAPITALISED.findall(text))
-
-
-#: A Titlecase word that does not start a sentence or line (group 1: what precedes it).
-_PROPER = re.compile(r"((?<![.!?:\n])(?<![.!?:\n][ \t])(?<![.!?:\n][ \t]{2})[ \t(\"'“‘]+)([A-Z][a-z][\w'’-]*)")
 
 
 @lru_cache(maxsize=1)
