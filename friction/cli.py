@@ -55,10 +55,13 @@ def ingest(paths, output, fmt, roster, mapping, as_json):
         team_roster = Roster.load(roster) if roster else None
     except (ValueError, OSError) as exc:
         fail(str(exc))
+    from tqdm.auto import tqdm
+
     summary = IngestSummary()
-    with TableWriter(output) as out:
+    with TableWriter(output) as out, tqdm(desc="ingesting", unit="msg", disable=None, file=sys.stderr) as bar:
         for chunk in read_messages(paths, fmt=fmt, roster=team_roster, mapping=col_map, summary=summary):
             out.write(chunk)
+            bar.update(len(chunk))
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2), err=True)
     else:

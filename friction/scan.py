@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import numpy as np
 import pandas as pd
 
 from .ingest import IngestSummary, Roster, read_messages
@@ -108,7 +107,20 @@ def classify_chunk(chunk: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
                        cfg.name_people)
     if timings is not None and timings is not TIMINGS:
         rows.attrs["timings"] = dict(timings)
+    _release_memory()
     return rows
+
+
+def _release_memory() -> None:
+    """Hand the chunk's freed memory back to the OS. Without this, glibc's heap keeps every
+    freed transformer buffer and a worker's RSS grows from 1.0 GB to 1.8 GB over 40,000 messages;
+    with it RSS stays flat at the same speed (measured; see issue 6's note)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
 
 
 def merge_timings(rows: pd.DataFrame) -> None:
@@ -177,40 +189,40 @@ def run_scan(opts: ScanOptions) -> dict:
     """Run a whole scan; returns what happened (paths, counts) for the CLI to print."""
     from tqdm.auto import tqdm
 
-    from .model import default_model_path, load_model
+    from .model import default_model_path, model_identity
     from .report import build_report
 
     check_min_group(opts.min_group, opts.allow_small_groups)
     model_path = str(opts.model or default_model_path())
-    model = load_model(model_path)
+    model_id, label_ids = model_identity(model_path)  # the weights load where classification runs
     roster_path = opts.roster or find_roster(opts.inputs)
     if roster_path and not opts.roster:
         print(f"using the roster found in the input folder: {roster_path}", file=sys.stderr)
     roster = Roster.load(roster_path) if roster_path else Roster()
     summary = IngestSummary(echo=True)
     with Store(opts.db) as store:
-        scan_id = store.begin_scan(opts.inputs, model.model_id, model_path, opts.period, opts.min_group,
+        scan_id = store.begin_scan(opts.inputs, model_id, model_path, opts.period, opts.min_group,
                                    opts.allow_small_groups, opts.name_people,
                                    {"roster": roster_path, "fresh": opts.fresh, "engine": opts.engine,
                                     "workers": opts.workers, "cascade": opts.cascade, **opts.extra})
         cfg = StageConfig(model_path, roster_path, store.secret().hex(), opts.name_people, scan_id, opts.cascade,
                           timed=TIMINGS is not None)
         bar = tqdm(desc="scanning", unit="msg", disable=not opts.progress, file=sys.stderr)
-        chunks = _new_chunks(opts, store, model.model_id, roster, roster_path, summary, bar)
+        chunks = _new_chunks(opts, store, model_id, roster, roster_path, summary, bar)
         if opts.engine == "dask":
             from .engines import run_dask
 
-            new = run_dask(chunks, cfg, store, model.label_ids, opts.scheduler, opts.workers)
+            new = run_dask(chunks, cfg, store, label_ids, opts.scheduler, opts.workers)
         elif opts.engine == "pool" or opts.workers > 1:
             from .engines import run_pool
 
-            new = run_pool(chunks, cfg, store, model.label_ids, max(1, opts.workers))
+            new = run_pool(chunks, cfg, store, label_ids, max(1, opts.workers))
         else:
             new = 0
             for c in chunks:
                 rows = classify_chunk(c, cfg)
                 with _clock()("store: upsert"):
-                    new += store.upsert(rows, model.label_ids)
+                    new += store.upsert(rows, label_ids)
         bar.close()
         store.finish_scan(scan_id, summary.as_dict(), new)
         with _clock()("report"):

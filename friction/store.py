@@ -17,10 +17,12 @@ import json
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import duckdb
 import pandas as pd
+
+MEMORY_LIMIT = "512MB"
 
 BASE_COLUMNS = {
     "id": "VARCHAR", "model_id": "VARCHAR", "scan_id": "INTEGER", "timestamp": "TIMESTAMPTZ",
@@ -39,6 +41,9 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path)
+        # DuckDB's cache may otherwise grow to most of the machine's memory over a long scan;
+        # past this it spills to disk.
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         self.con.execute("""CREATE TABLE IF NOT EXISTS scans (
             scan_id INTEGER PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
             inputs VARCHAR, model_id VARCHAR, model_path VARCHAR, period VARCHAR,
@@ -119,12 +124,35 @@ class Store:
             self.con.unregister("_rows")
         return len(frame)
 
-    def messages(self, model_id: str | None = None) -> pd.DataFrame:
-        """Every stored message (for one model: the latest scan's model by default)."""
+    def messages(self, model_id: str | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
+        """Every stored message (for one model: the latest scan's model by default), ordered by
+        time; `exclude` leaves out wide columns a caller streams instead (see `token_batches`)."""
+        model_id = model_id or self.latest_model()
+        cols = [c for c in (self._columns() if model_id else BASE_COLUMNS) if c not in exclude]
+        if model_id is None:
+            return pd.DataFrame(columns=cols)
+        collist = ", ".join(f'"{c}"' for c in cols)
+        res = self.con.execute(f"SELECT {collist} FROM messages WHERE model_id = ? ORDER BY timestamp, id",
+                               [model_id])
+        parts = []  # ~100,000 rows at a time: a third of the peak memory of one .df() on 1M rows
+        while len(part := res.fetch_df_chunk(50)):
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+    def token_batches(self, model_id: str | None = None, batch: int = 100_000) -> Iterator[list[str]]:
+        """The token bags in `messages()` order, a batch at a time, so a report over millions of
+        messages never holds them all."""
         model_id = model_id or self.latest_model()
         if model_id is None:
-            return pd.DataFrame(columns=list(BASE_COLUMNS))
-        return self.con.execute("SELECT * FROM messages WHERE model_id = ? ORDER BY timestamp, id", [model_id]).df()
+            return
+        cur = self.con.cursor()
+        try:
+            res = cur.execute("SELECT coalesce(tokens, '') FROM messages WHERE model_id = ? ORDER BY timestamp, id",
+                              [model_id])
+            while rows := res.fetchmany(batch):
+                yield [r[0] for r in rows]
+        finally:
+            cur.close()
 
     def latest_model(self) -> str | None:
         row = self._one("SELECT model_id FROM scans ORDER BY scan_id DESC LIMIT 1")
@@ -142,9 +170,14 @@ class Store:
 
     def export(self, path: str, model_id: str | None = None) -> int:
         """Write the messages table to Parquet (the bulk format)."""
-        df = self.messages(model_id)
-        df.to_parquet(path, index=False)
-        return len(df)
+        model_id = model_id or self.latest_model()
+        if model_id is None:
+            self.messages().to_parquet(path, index=False)
+            return 0
+        # DuckDB writes the Parquet itself, streaming: no DataFrame of every message in memory.
+        self.con.execute("COPY (SELECT * FROM messages WHERE model_id = ? ORDER BY timestamp, id) "
+                         f"TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)", [model_id])
+        return self._one("SELECT count(*) FROM messages WHERE model_id = ?", [model_id])[0]
 
     def close(self) -> None:
         self.con.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -166,31 +166,46 @@ def _terms(bag: str) -> list[str]:
 
 
 def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, top: int = 8,
-                        prior: float = 500.0, min_count: int = 3, k: int = 1) -> pd.DataFrame:
+                        prior: float = 500.0, min_count: int = 3, k: int = 1,
+                        token_batches: Callable[[], Iterable[list[str]]] | None = None) -> pd.DataFrame:
     """Words and two-word phrases that set a label's flagged messages in one period apart from
     every other message: log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi &
     Quinn 2008), z-scored. Groups from fewer than k authors are skipped.
 
-    Only the flagged messages' terms are held in memory; the background pass over every message
-    counts just those terms, so this stays cheap for millions of messages."""
+    Token bags come from msgs["tokens"], or, for millions of messages, from `token_batches()`
+    (batches in msgs' row order, read twice). Only the flagged messages' terms are held in
+    memory; the background pass counts just those terms."""
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
-    groups: dict[tuple[str, str], Counter] = {}
-    any_flag = np.zeros(len(m), dtype=bool)
+    if token_batches is None:
+        bags = m["tokens"].fillna("").tolist()
+        token_batches = lambda: [bags]  # noqa: E731
+    group_rows: dict[tuple[str, str], np.ndarray] = {}
     for lid in label_ids:
         flag = m[f"flag_{lid}"].fillna(False).astype(bool).to_numpy()
-        any_flag |= flag
         for per in sorted(set(m.loc[flag, "period"]) - {""}):
             mask = flag & (m["period"] == per).to_numpy()
-            if m.loc[mask, "author"].nunique() < k:
-                continue
-            groups[(lid, per)] = Counter(t for b in m.loc[mask, "tokens"].fillna("") for t in _terms(b))
+            if m.loc[mask, "author"].nunique() >= k:
+                group_rows[(lid, per)] = mask
+    groups: dict[tuple[str, str], Counter] = {key: Counter() for key in group_rows}
+    any_group = np.zeros(len(m), dtype=bool)
+    for mask in group_rows.values():
+        any_group |= mask
+    offset = 0
+    for batch in token_batches():  # pass 1: the flagged messages' terms, per group
+        for j in np.flatnonzero(any_group[offset:offset + len(batch)]):
+            terms = _terms(batch[j])
+            for key, mask in group_rows.items():
+                if mask[offset + j]:
+                    groups[key].update(terms)
+        offset += len(batch)
     wanted = set().union(*groups.values()) if groups else set()
     total: Counter = Counter()
     n_total = 0
-    for bag in m["tokens"].fillna(""):
-        terms = _terms(bag)
-        n_total += len(terms)
-        total.update(t for t in terms if t in wanted)
+    for batch in token_batches():  # pass 2: how often those terms occur anywhere
+        for bag in batch:
+            terms = _terms(bag)
+            n_total += len(terms)
+            total.update(t for t in terms if t in wanted)
     rows = []
     if not n_total:
         return pd.DataFrame(rows, columns=["period", "label", "term", "z", "count"])

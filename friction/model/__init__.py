@@ -35,6 +35,17 @@ def load_model(path: str | Path | None = None) -> FrictionClassifier:
     return model
 
 
+def model_identity(path: str | Path | None = None) -> tuple[str, list[str]]:
+    """(model_id, label ids) of a model folder, read from its config.json without loading any
+    weights: the scan's driver process needs only these when workers do the classifying."""
+    path = Path(path) if path else default_model_path()
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path}: no friction model here (expected config.json; "
+                                "train one with `friction train` or pass --model)")
+    cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    return cfg.get("model_id") or path.name, [lab["id"] for lab in cfg["labels"]]
+
+
 def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: bool = True,
                    contexts: list[str] | None = None, cascade: bool = True, timings=None) -> pd.DataFrame:
     """A classify stage: the message chunk plus score_<label>, flag_<label>, labels, evidence,

@@ -26,7 +26,7 @@ def label_name(lid: str) -> str:
 
 def compute(store: Store, period: str = "quarter", min_group: int = 10) -> dict:
     """Every table the report shows, from the store."""
-    msgs = store.messages()
+    msgs = store.messages(exclude=["tokens"])  # token bags are streamed (distinctive phrases)
     # the labels this model's rows carry (a store can hold several label sets)
     labels = [lid for lid in store.label_ids() if msgs[f"score_{lid}"].notna().any()] if len(msgs) else []
     scans = store.scans()
@@ -45,7 +45,7 @@ def compute(store: Store, period: str = "quarter", min_group: int = 10) -> dict:
         df["significant"] = df["q_value"] < 0.05
         df["called"] = np.where(df["significant"], df["direction"], "no significant change")
     out.update(rates=rates, pairs=pairs, label_changes=label_changes, pair_changes=pair_changes,
-               phrases=distinctive_phrases(msgs, labels, period, k=min_group),
+               phrases=distinctive_phrases(msgs, labels, period, k=min_group, token_batches=store.token_batches),
                health=communication_health(msgs, period))
     return out
 
@@ -140,11 +140,14 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
     ctx["periods"] = sorted(rates["period"].unique())
     latest = ctx["periods"][-1]
     visible_pairs = pairs[~pairs["suppressed"]]
-    msgs = msgs.assign(period=assign_period(msgs["timestamp"], data["period"]))
+    period = assign_period(msgs["timestamp"], data["period"])
+    shown = ["author_team", "target_team", "channel", "timestamp", "evidence"]
     for lid in labels:
         flag = msgs[f"flag_{lid}"].fillna(False).astype(bool)
+        # the strongest few flagged messages (not a sorted copy of every flagged one)
+        top = msgs.loc[flag, shown + [f"score_{lid}"]].nlargest(50, f"score_{lid}").assign(period=period[flag])
         ev = []
-        for _, r in msgs[flag].sort_values(f"score_{lid}", ascending=False).iterrows():
+        for _, r in top.iterrows():
             sents = json.loads(r["evidence"]).get(lid, []) if r["evidence"] else []
             if not sents:
                 continue
@@ -165,7 +168,8 @@ def _context(store: Store, data: dict, sentences: list[str]) -> dict:
                       "rate": "–" if r["suppressed"] else f"{r['rate_per_1000']:.1f}",
                       "ci": "–" if r["suppressed"] else f"{r['ci_low']:.1f}–{r['ci_high']:.1f}"} for _, r in lr.iterrows()]})
     # heat map over the whole span: all labels, author team -> target team, per 1,000 messages written
-    m = msgs[(msgs["target_team"].fillna("") != "") & (msgs["author_team"] != "unknown")]
+    m = msgs.loc[(msgs["target_team"].fillna("") != "") & (msgs["author_team"] != "unknown"),
+                 ["author_team", "target_team", "labels", "author"]]
     if len(m):
         any_flag = m["labels"].fillna("") != ""
         written = msgs.groupby("author_team").size()
