@@ -81,3 +81,54 @@ def test_a_greeting_or_pleasantry_around_the_complaint_does_not_hide_it(model):
                   [f"{CLEAR[lid]} Thanks, see you at Friday's review." for lid in CLEAR]):
         flags = model.predict(texts)
         assert sum(flags[i][model.label_ids.index(lid)] for i, lid in enumerate(CLEAR)) >= 6
+
+
+def test_bf16_inference_agrees_with_fp32():
+    """bf16 is what `auto` picks on CPUs with native bf16; it must decide like fp32 (emulated
+    bf16 on other CPUs is slower but gives the same numbers, so this runs anywhere)."""
+    import numpy as np
+
+    from friction.model.classifier import FrictionClassifier
+
+    texts = list(CLEAR.values()) + HARD_NEGATIVES
+    fp32 = FrictionClassifier.load(default_model_path(), precision="fp32")
+    bf16 = FrictionClassifier.load(default_model_path(), precision="bf16")
+    assert fp32.precision_ == "fp32" and bf16.precision_ == "bf16"
+    assert np.abs(fp32.decision_function(texts) - bf16.decision_function(texts)).max() < 0.5
+    assert (fp32.predict(texts) == bf16.predict(texts)).all()
+
+
+def test_unknown_precision_is_refused(monkeypatch):
+    from friction.model.encoder import inference_dtype
+
+    monkeypatch.setenv("FRICTION_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="auto, fp32 or bf16"):
+        inference_dtype()
+
+
+def test_token_contributions_add_up_to_the_message_logit(model):
+    """Evidence without a second pass rests on this: mean pooling and the heads are linear, so
+    a short message's logit is the mean of its tokens' contributions plus the bias (the [CLS]
+    and [SEP] tokens, left out of the evidence, are the only difference)."""
+    import numpy as np
+    import torch
+
+    text = CLEAR["blame"]
+    tokens: list = []
+    model.predict_proba([text], tokens=tokens)
+    offsets, contrib = tokens[0]
+    assert len(offsets) == len(contrib) > 10 and (offsets[:, 1] > offsets[:, 0]).all()
+    enc = model.encoder_.tokenizer([text], return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model.encoder_.hidden(enc["input_ids"], enc["attention_mask"])[0]
+        every = (hidden @ model.head_.weight.T).numpy()
+    logit = model.decision_function([text])[0]
+    assert np.allclose(every.mean(0) + model.head_.bias.detach().numpy(), logit, atol=1e-3)
+    assert np.allclose(every[1:-1], contrib, atol=1e-4)  # the text's own tokens, in order
+
+
+def test_the_screen_passes_clear_friction_and_stops_small_talk(model):
+    passes = model.screen_.passes(list(CLEAR.values()) + ["lunch at noon?", "thanks, see you tomorrow",
+                                                          "Meeting moved to room 4B."])
+    assert passes[:len(CLEAR)].all()
+    assert not passes[len(CLEAR):].any()
