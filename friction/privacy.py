@@ -74,8 +74,7 @@ class Redactor:
 
     def people(self, texts: Sequence[str]) -> list[set[str]]:
         """Each text's PERSON names found by spaCy's NER (team names excluded); empty sets when
-        the model is missing. Run once per message; `redact(..., people=...)` reuses the result
-        for the message and for its evidence sentences."""
+        the model is missing."""
         model = _ner()
         out: list[set[str]] = [set() for _ in texts]
         if model is None:
@@ -88,13 +87,11 @@ class Redactor:
                      for t, doc in zip(todo, model.pipe(todo, batch_size=256))}
         return [found.get(t, set()) if t else set() for t in texts]
 
-    def redact(self, texts: Sequence[str], ner: bool = True, people: Sequence[set[str]] | None = None) -> list[str]:
-        """Redacted copies of texts. `people` gives each text's NER names (from `people`);
-        without it, ner=True runs the NER here and ner=False uses patterns and roster names only
-        (for bulk text that is never shown as such, only counted)."""
+    def redact(self, texts: Sequence[str], ner: bool = True) -> list[str]:
+        """Redacted copies of texts. ner=False skips the statistical NER (patterns and roster
+        names only) for bulk text that is never shown as such, only counted."""
         texts = [t or "" for t in texts]
-        if people is None:
-            people = self.people(texts) if ner else [()] * len(texts)
+        people = self.people(texts) if ner else [set()] * len(texts)
         out = []
         for text, names in zip(texts, people):
             if names:
@@ -110,7 +107,6 @@ class Redactor:
                 text = self._names.sub("[PERSON]", text)
             out.append(text)
         return out
-
 
     def redact_for_counting(self, texts: Sequence[str]) -> list[str]:
         """Texts that are only ever counted (token bags for distinctive phrases): patterns and

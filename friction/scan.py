@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -89,11 +90,7 @@ def _stage(cfg: StageConfig):
 
 def classify_chunk(chunk: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
     """Message-table chunk -> store rows. Runs the same in-process, in a pool or on Dask."""
-    from .model import label_messages
-
-    from collections import Counter
-
-    from .model import _Clock
+    from .model import _Clock, label_messages
 
     model, roster, finder = _stage(cfg)
     if chunk.empty:

@@ -26,10 +26,7 @@ def load_model(path: str | Path | None = None) -> FrictionClassifier:
     the folder has one."""
     from .screen import FrictionScreen
 
-    path = Path(path) if path else default_model_path()
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"{path}: no friction model here (expected config.json; "
-                                "train one with `friction train` or pass --model)")
+    path = _model_folder(path)
     model = FrictionClassifier.load(path)
     model.screen_ = FrictionScreen.load(path / "screen")
     return model
@@ -38,12 +35,18 @@ def load_model(path: str | Path | None = None) -> FrictionClassifier:
 def model_identity(path: str | Path | None = None) -> tuple[str, list[str]]:
     """(model_id, label ids) of a model folder, read from its config.json without loading any
     weights: the scan's driver process needs only these when workers do the classifying."""
+    path = _model_folder(path)
+    cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    return FrictionClassifier.id_from(cfg, path), [lab["id"] for lab in cfg["labels"]]
+
+
+def _model_folder(path: str | Path | None) -> Path:
+    """The model folder to use (the default without a path), or a clear error when it has none."""
     path = Path(path) if path else default_model_path()
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path}: no friction model here (expected config.json; "
                                 "train one with `friction train` or pass --model)")
-    cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    return cfg.get("model_id") or path.name, [lab["id"] for lab in cfg["labels"]]
+    return path
 
 
 def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: bool = True,
@@ -61,7 +64,7 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
         contexts = previous_in_thread(df)
     screen = getattr(model, "screen_", None) if cascade else None
     proba = np.zeros((len(texts), len(model.label_ids)), dtype=np.float32)
-    tokens = [None] * len(texts) if with_evidence else None
+    tokens = None  # per message: token contributions from the transformer's pass, for evidence
     with clock("classify: screen"):
         read = screen.passes(texts) if screen is not None else np.ones(len(texts), dtype=bool)
     if read.any():
@@ -70,7 +73,8 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
         with clock("classify: transformer"):
             proba[idx] = model.predict_proba([texts[i] for i in idx], tokens=kept,
                                              contexts=[contexts[i] for i in idx] if contexts is not None else None)
-        if kept:  # token contributions for evidence without a second pass
+        if kept:  # empty when the model cannot give them (context or sentence pooling)
+            tokens = [None] * len(texts)
             for i, t in zip(idx, kept):
                 tokens[i] = t
         if timings is not None:
@@ -83,8 +87,7 @@ def label_messages(model: FrictionClassifier, df: pd.DataFrame, with_evidence: b
     out["labels"] = [";".join(lid for lid, f in zip(model.label_ids, row) if f) for row in flags]
     if with_evidence:
         with clock("classify: evidence"):
-            ev = model.evidence(texts, flags, tokens=tokens if tokens and all(
-                tokens[i] is not None for i in np.flatnonzero(flags.any(1))) else None)
+            ev = model.evidence(texts, flags, tokens=tokens)  # only messages read are flagged
         out["evidence"] = [json.dumps(e, ensure_ascii=False) if e else "" for e in ev]
     else:
         out["evidence"] = ""

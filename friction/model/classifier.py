@@ -308,11 +308,12 @@ class FrictionClassifier:
     # ------------------------------------------------------------------ inference
     @torch.inference_mode()
     def decision_function(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
-                          batch_size: int = 64) -> np.ndarray:
+                          batch_size: int = 64, tokens: list | None = None) -> np.ndarray:
         """Raw logits (n, n_labels). Texts longer than max_length are read in overlapping windows
         and the strongest window counts, so friction at the end of a long email is not lost.
         With pooling "sentence_max", each sentence is also scored alone and the strongest of
-        message and sentences counts, so pleasantries around a complaint do not dilute it."""
+        message and sentences counts, so pleasantries around a complaint do not dilute it.
+        `tokens`: see `_logits` (filled only with message pooling and no context)."""
         texts = [t if isinstance(t, str) else "" for t in texts]
         if getattr(self, "pooling", "message") == "sentence_max" and texts:
             from .sentences import split_sentences
@@ -326,7 +327,9 @@ class FrictionClassifier:
             if flat:
                 np.maximum.at(whole, np.array(owner), self._logits(flat, None, batch_size))
             return whole
-        return self._logits(texts, contexts, batch_size)
+        if self.use_context and contexts is not None:
+            tokens = None  # in-context sentence scores need the message read alone
+        return self._logits(texts, contexts, batch_size, tokens)
 
     def _logits(self, texts: list[str], contexts: Sequence[str] | None, batch_size: int,
                 tokens: list | None = None) -> np.ndarray:
@@ -371,14 +374,8 @@ class FrictionClassifier:
 
     def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
                       tokens: list | None = None) -> np.ndarray:
-        """Calibrated probabilities (n, n_labels). `tokens`: see `_logits` (message pooling only)."""
-        if tokens is not None and (self.use_context and contexts is not None
-                                   or getattr(self, "pooling", "message") != "message"):
-            tokens = None  # in-context sentence scores need plain message pooling
-        if tokens is not None:
-            with torch.inference_mode():
-                return self._platt(self._logits([t if isinstance(t, str) else "" for t in texts], None, 64, tokens))
-        return self._platt(self.decision_function(texts, contexts=contexts))
+        """Calibrated probabilities (n, n_labels). `tokens`: see `decision_function`."""
+        return self._platt(self.decision_function(texts, contexts=contexts, tokens=tokens))
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
         """0/1 decisions (n, n_labels): calibrated probability >= the label's tuned threshold."""
@@ -531,8 +528,12 @@ class FrictionClassifier:
 
     @property
     def model_id(self) -> str:
-        cfg = getattr(self, "config_", {})
-        return cfg.get("model_id") or Path(getattr(self, "path_", "unsaved")).name
+        return self.id_from(getattr(self, "config_", {}), getattr(self, "path_", "unsaved"))
+
+    @staticmethod
+    def id_from(config: dict, path: str | Path) -> str:
+        """A model's id: config.json's "model_id", else its folder's name."""
+        return config.get("model_id") or Path(path).name
 
 
 def _versions() -> dict:
