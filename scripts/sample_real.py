@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""Draw the messages of the real-text pool that annotators label (corpora/real/).
+
+    python scripts/sample_real.py --out /work/annot          # batches with text: OUTSIDE the repo
+
+Real friction is rare, so most strata are drawn on purpose, and one random stratum per source keeps
+the natural base rate measurable:
+  random      uniform over each source (chat and meeting turns of at least 4 words)
+  model       the shipped model's most confident flags per source (a candidate signal only)
+  premo_neg   PR comments the PRemo raters called negative (emotion, not our labels)
+  heated      kernel-list replies in threads of 6+ messages
+  cue         messages with words of complaint ("again", "still no", "nobody told", "your fault", ...)
+A stratum only chooses what is read; every label comes from an annotator reading the message.
+The strata of every key go to corpora/real/sample.csv (keys only, no text), so figures per stratum
+and the random base rate can be recomputed. Batches mix sources and strata, so an annotator cannot
+tell why a message was drawn; the double-annotated subset is spread over other batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from friction.model import default_model_path  # noqa: E402
+from friction.model.classifier import FrictionClassifier  # noqa: E402
+from friction.realtext import pointer, public_community, read_pool, text_hash  # noqa: E402
+
+SEED = 20261207
+RANDOM = {"enron": 800, "kernel": 450, "slack": 650, "icsi": 450, "committee": 350, "premo": 250}
+MODEL = {"enron": 450, "kernel": 300, "slack": 300, "icsi": 200, "committee": 200, "premo": 150}
+SCORED = {"enron": 8000, "kernel": None, "slack": 9000, "icsi": 6000, "committee": None, "premo": None}
+CUE = re.compile(r"\b(?:again|still (?:no|not|waiting)|nobody|no one|not my (?:job|problem)|your fault|blame"
+                 r"|ridiculous|waste of|seriously\?|frustrat|annoy|ignored|never (?:got|heard|replied)"
+                 r"|as I (?:said|already)|told you|why (?:did|didn't|would|on earth)|wtf|stupid|nonsense"
+                 r"|rude|condescend|patroni[sz]|not acceptable|unacceptable|who (?:owns|decided|approved))\b", re.I)
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="folder for the batches (must be outside the repository)")
+    ap.add_argument("--batch", type=int, default=400)
+    ap.add_argument("--double", type=int, default=1600, help="messages read by two annotators")
+    args = ap.parse_args()
+    out = Path(args.out).resolve()
+    if ROOT in out.parents or out == ROOT:
+        sys.exit(f"{out}: batches hold real text and must not be written inside the repository")
+    rng = np.random.default_rng(SEED)
+    pool = read_pool()
+    long_enough = (pool["channel"] == "email") | (pool["text"].map(words) >= 4)
+    pool = pool[long_enough].reset_index(drop=True)
+
+    # candidate scores from the shipped model, on a fixed random subset of the big sources
+    scored = []
+    for src, n in SCORED.items():
+        part = pool[pool.source == src]
+        scored.append(part if n is None or len(part) <= n else part.sample(n, random_state=SEED))
+    scored = pd.concat(scored)
+    model = FrictionClassifier.load(default_model_path())
+    proba = model.predict_proba(scored["text"].tolist())
+    pool["model_score"] = np.nan
+    pool.loc[scored.index, "model_score"] = (proba / model.thresholds_).max(axis=1)
+
+    picked: dict[str, str] = {}
+
+    def take(keys, stratum: str) -> None:
+        for k in keys:
+            picked.setdefault(k, stratum)
+
+    for src, n in RANDOM.items():
+        part = pool[pool.source == src]
+        take(part.sample(min(n, len(part)), random_state=SEED)["key"], "random")
+    for src, n in MODEL.items():
+        part = pool[(pool.source == src) & (pool.model_score >= 1.0) & ~pool.key.isin(picked)]
+        part = part.sort_values("model_score", ascending=False).head(n * 2)
+        take(part.sample(min(n, len(part)), random_state=SEED)["key"], "model")
+    neg = pool[(pool.source == "premo") & (pool.polarity == "negative") & ~pool.key.isin(picked)]
+    take(neg.sample(min(380, len(neg)), random_state=SEED)["key"], "premo_neg")
+    ker = pool[(pool.source == "kernel") & ~pool.key.isin(picked)]
+    big = ker.groupby("thread")["key"].transform("size") >= 6
+    heated = ker[big & ker["is_reply"].astype(bool)]
+    take(heated.sample(min(350, len(heated)), random_state=SEED)["key"], "heated")
+    cue = pool[pool.text.str.contains(CUE) & ~pool.key.isin(picked)]
+    per_src = {"enron": 200, "kernel": 120, "slack": 250, "icsi": 120, "committee": 120, "premo": 60}
+    for src, n in per_src.items():
+        part = cue[cue.source == src]
+        take(part.sample(min(n, len(part)), random_state=SEED)["key"], "cue")
+
+    sample = pool[pool.key.isin(picked)].copy()
+    sample["stratum"] = sample["key"].map(picked)
+    sample["text_sha1"] = sample["text"].map(text_hash)
+    sample = sample.sample(frac=1.0, random_state=SEED).reset_index(drop=True)
+    double = set(sample.groupby("stratum", group_keys=False)
+                 .apply(lambda g: g.sample(frac=min(1.0, args.double / len(sample)), random_state=SEED))["key"])
+    # first reading: every message; second reading: the double subset, in different batches
+    first = sample.assign(reading=1)
+    second = sample[sample.key.isin(double)].assign(reading=2)
+    second = second.sample(frac=1.0, random_state=SEED + 1)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "batches").mkdir(exist_ok=True)
+    manifest = []
+    nb = 0
+    for part in (first, second):
+        for i in range(0, len(part), args.batch):
+            nb += 1
+            chunk = part.iloc[i:i + args.batch]
+            name = f"batch_{nb:02d}"
+            with open(out / "batches" / f"{name}.jsonl", "w", encoding="utf-8") as f:
+                for r in chunk.itertuples():
+                    f.write(json.dumps({"key": r.key, "channel": r.channel, "text": r.text}, ensure_ascii=False) + "\n")
+            manifest += [{"key": k, "batch": name, "reading": rd} for k, rd in zip(chunk.key, chunk.reading)]
+    pd.DataFrame(manifest).to_csv(out / "manifest.csv", index=False)
+    keep = sample[["key", "source", "community", "split", "channel", "stratum", "model_score", "text_sha1"]].copy()
+    keep["double"] = keep.key.isin(double)
+    keep["community"] = [public_community(s, c) for s, c in zip(keep.source, keep.community)]
+    keep.insert(0, "pointer", keep.pop("key").map(pointer))
+    keep.sort_values("pointer").to_csv(ROOT / "corpora" / "real" / "sample.csv", index=False, float_format="%.3f")
+    print(json.dumps({"messages": len(sample), "double": len(double), "batches": nb,
+                      "by_stratum": sample.stratum.value_counts().to_dict(),
+                      "by_source": sample.source.value_counts().to_dict()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
