@@ -48,11 +48,35 @@ def words(text: str) -> int:
     return len(text.split())
 
 
+#: Round 2, after the first 1,600 readings showed a 2.9% base rate: where friction was found
+#: (kernel lists 15%, committee 9%, cue 10%, heated 14%), read much more; chat and ICSI almost
+#: never held any (0-1%), so little more of them.
+ROUND2 = {"kernel": ("all", None), "committee": ("long", 2000), "enron": ("cue", 1200),
+          "slack": ("cue", 400), "premo": ("random", 300), "icsi": ("cue", 100)}
+
+
+def round2(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
+    """Keys of the second round -> stratum (`all`, `long` = turns of 40+ words, `cue`, `random`)."""
+    picked: dict[str, str] = {}
+    fresh = pool[~pool.key.isin(taken)]
+    for src, (how, n) in ROUND2.items():
+        part = fresh[fresh.source == src]
+        if how == "long":
+            part = part[part.text.map(words) >= 40]
+        elif how == "cue":
+            part = part[part.text.str.contains(CUE)]
+        part = part if n is None or len(part) <= n else part.sample(n, random_state=SEED + 2)
+        picked.update({k: ("kernel_all" if how == "all" else how if how != "random" else "random2")
+                       for k in part.key})
+    return picked
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="folder for the batches (must be outside the repository)")
     ap.add_argument("--batch", type=int, default=400)
     ap.add_argument("--double", type=int, default=1600, help="messages read by two annotators")
+    ap.add_argument("--round", type=int, default=1, choices=(1, 2))
     args = ap.parse_args()
     out = Path(args.out).resolve()
     if ROOT in out.parents or out == ROOT:
@@ -61,6 +85,8 @@ def main() -> None:
     pool = read_pool()
     long_enough = (pool["channel"] == "email") | (pool["text"].map(words) >= 4)
     pool = pool[long_enough].reset_index(drop=True)
+    if args.round == 2:
+        return write_round2(pool, out, args.batch)
 
     # candidate scores from the shipped model, on a fixed random subset of the big sources
     scored = []
@@ -130,6 +156,37 @@ def main() -> None:
     print(json.dumps({"messages": len(sample), "double": len(double), "batches": nb,
                       "by_stratum": sample.stratum.value_counts().to_dict(),
                       "by_source": sample.source.value_counts().to_dict()}, indent=1))
+
+
+def write_round2(pool: pd.DataFrame, out: Path, batch: int) -> None:
+    """Append round 2 to the sample and write its batches after round 1's (read once each)."""
+    sample_csv = ROOT / "corpora" / "real" / "sample.csv"
+    before = pd.read_csv(sample_csv)
+    pool = pool.assign(pointer=pool.key.map(pointer))
+    taken = set(pool.key[pool.pointer.isin(before.pointer)])
+    picked = round2(pool, taken)
+    new = pool[pool.key.isin(picked)].copy()
+    new["stratum"] = new.key.map(picked)
+    new = new.sample(frac=1.0, random_state=SEED + 3).reset_index(drop=True)
+    manifest = pd.read_csv(out / "manifest.csv")
+    nb = int(manifest.batch.str[-2:].astype(int).max())
+    rows = []
+    for i in range(0, len(new), batch):
+        nb += 1
+        chunk, name = new.iloc[i:i + batch], f"batch_{nb:02d}"
+        with open(out / "batches" / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for r in chunk.itertuples():
+                f.write(json.dumps({"key": r.key, "channel": r.channel, "text": r.text}, ensure_ascii=False) + "\n")
+        rows += [{"key": k, "batch": name, "reading": 1} for k in chunk.key]
+    pd.concat([manifest, pd.DataFrame(rows)]).to_csv(out / "manifest.csv", index=False)
+    keep = pd.DataFrame({"pointer": new.pointer, "source": new.source,
+                         "community": [public_community(s, c) for s, c in zip(new.source, new.community)],
+                         "split": new.split, "channel": new.channel, "stratum": new.stratum,
+                         "model_score": np.nan, "text_sha1": new.text.map(text_hash), "double": False})
+    pd.concat([before, keep]).sort_values("pointer").to_csv(sample_csv, index=False, float_format="%.3f")
+    print(json.dumps({"round2_messages": len(new), "last_batch": nb,
+                      "by_stratum": new.stratum.value_counts().to_dict(),
+                      "by_source": new.source.value_counts().to_dict()}, indent=1))
 
 
 if __name__ == "__main__":

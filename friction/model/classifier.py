@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..labels import DEFAULT_LABELS, Label
-from .encoder import Encoder, set_threads
+from .encoder import Encoder, native_bf16, set_threads
 
 FORMAT_VERSION = 1
 
@@ -73,14 +73,17 @@ class FrictionClassifier:
     # ------------------------------------------------------------------ training
     def fit(self, texts: Sequence[str], y: np.ndarray, dev: tuple[Sequence[str], np.ndarray] | None = None,
             contexts: Sequence[str] | None = None, dev_contexts: Sequence[str] | None = None,
-            holdout: float = 0.15, progress: bool = True) -> "FrictionClassifier":
+            holdout: float = 0.15, progress: bool = True,
+            sample_weight: Sequence[float] | None = None) -> "FrictionClassifier":
         """Train on (texts, y) with y a 0/1 matrix (n, n_labels). With `dev`, calibrate and tune
         thresholds there; without, hold out `holdout` of the data for that when there are at
-        least 200 examples (holdout=0 trains on everything and leaves scores uncalibrated)."""
+        least 200 examples (holdout=0 trains on everything and leaves scores uncalibrated).
+        `sample_weight` scales each message's loss (unlabelled background text is down-weighted)."""
         _seed(self.seed)
         set_threads()
         texts = list(texts)
         y = np.asarray(y, dtype=np.float32)
+        w = np.ones(len(texts), dtype=np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
         if dev is None and holdout > 0 and len(texts) >= 200:
             rng = np.random.default_rng(self.seed)
             perm = rng.permutation(len(texts))
@@ -89,13 +92,13 @@ class FrictionClassifier:
             dev = ([texts[i] for i in ho], y[ho])
             dev_contexts = [contexts[i] for i in ho] if contexts is not None else None
             contexts = [contexts[i] for i in tr] if contexts is not None else None
-            texts, y = [texts[i] for i in tr], y[tr]
+            texts, y, w = [texts[i] for i in tr], y[tr], w[tr]
         self._init_modules()
         t0 = time.perf_counter()
         if self.method == "setfit":
             self._fit_setfit(texts, y, contexts, progress)
         else:
-            self._fit_finetune(texts, y, contexts, progress)
+            self._fit_finetune(texts, y, contexts, progress, w)
         self.train_seconds_ = round(time.perf_counter() - t0, 1)
         self.n_train_ = len(texts)
         if dev is not None and len(dev[0]):
@@ -150,7 +153,10 @@ class FrictionClassifier:
         neg = len(y) - pos
         return torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0), dtype=torch.float32)
 
-    def _fit_finetune(self, texts, y, contexts, progress) -> None:
+    def _fit_finetune(self, texts, y, contexts, progress, weights) -> None:
+        """AdamW with warm-up and linear decay. On CPUs that multiply bf16 natively the forward
+        pass runs under bf16 autocast (weights and optimiser stay fp32): 2.2x faster per step on
+        this project's AMX machine (scripts/bench_train.py)."""
         from tqdm.auto import tqdm
 
         enc, head = self.encoder_, self.head_
@@ -171,16 +177,20 @@ class FrictionClassifier:
         warm = max(1, int(0.1 * steps))
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
-        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y).to(self.device_))
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y).to(self.device_), reduction="none")
         yt = torch.tensor(y, device=self.device_)
+        wt = torch.tensor(weights, device=self.device_)
+        autocast = self.device_ == "cpu" and native_bf16() and os.environ.get("FRICTION_PRECISION") != "fp32"
         bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress, leave=False)
         self.loss_curve_ = []
         for _epoch in range(self.epochs):
             total = 0.0
             for batch in _length_batches(lengths, self.batch_size, rng):
                 inputs = self._inputs([texts[i] for i in batch], [contexts[i] for i in batch] if contexts else None)
-                logits = head(dropout(enc(inputs["input_ids"], inputs["attention_mask"])))
-                loss = loss_fn(logits, yt[batch])
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    pooled = enc(inputs["input_ids"], inputs["attention_mask"])
+                logits = head(dropout(pooled.float()))
+                loss = (loss_fn(logits, yt[batch]).mean(1) * wt[batch]).sum() / wt[batch].sum()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(list(enc.parameters()) + list(head.parameters()), 1.0)
                 opt.step()
