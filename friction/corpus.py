@@ -34,6 +34,8 @@ def load_corpus(path: str | Path = DEFAULT_CORPUS, label_ids: Sequence[str] | No
     frames = []
     for f in files:
         df = read_table(str(f))
+        if "pointer" in df.columns and "text" not in df.columns:
+            df = _join_real_text(f)
         if "text" not in df.columns or "labels" not in df.columns:
             raise ValueError(f"{f}: a labelled file needs 'text' and 'labels' columns")
         df["source_file"] = f.name
@@ -65,6 +67,18 @@ def load_corpus(path: str | Path = DEFAULT_CORPUS, label_ids: Sequence[str] | No
         by_org = {org: name for name, orgs in json.loads(splits.read_text()).items() for org in orgs}
         df["split"] = df["org"].map(by_org).fillna("")
     return df
+
+
+def _join_real_text(path: Path) -> pd.DataFrame:
+    """A label file of pointers into the real-text pool (corpora/real/labels.csv): its text is
+    joined from ../shared/external_train, which the repository never holds."""
+    from .realtext import load_real_corpus
+
+    try:
+        df = load_real_corpus(path)
+    except FileNotFoundError as exc:
+        raise ValueError(f"{path}: holds pointers into the real-text pool, which is absent ({exc})") from exc
+    return df.drop(columns=["label_list", "hard_negative"])
 
 
 def label_matrix(label_lists: Sequence[Sequence[str]], label_ids: Sequence[str]) -> np.ndarray:

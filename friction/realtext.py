@@ -211,3 +211,23 @@ def join_labels(labels: pd.DataFrame, pool: pd.DataFrame) -> tuple[pd.DataFrame,
         same = joined["text"].map(text_hash) == joined["text_sha1"]
         joined = joined[same]
     return joined.reset_index(drop=True), len(labels) - len(joined)
+
+
+DEFAULT_LABELS_FILE = Path(__file__).resolve().parents[1] / "corpora" / "real" / "labels.csv"
+
+
+def load_real_corpus(labels: str | Path = DEFAULT_LABELS_FILE, root: str | Path = DEFAULT_POOL,
+                     pool: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The labelled real messages with their text joined from the pool, in `load_corpus`'s shape
+    (text, label_list, split, org = community, channel, hard_negative), plus source and stratum.
+    `attrs["dropped"]` counts labelled rows whose text is missing or changed since labelling."""
+    from .labels import parse_labels
+
+    lab = pd.read_csv(labels, dtype=str, keep_default_na=False)
+    pool = read_pool(root) if pool is None else pool
+    df, dropped = join_labels(lab, pool)
+    df["label_list"] = [sorted(set(parse_labels(c))) for c in df["labels"]]
+    df["org"] = df["community"].astype(str)
+    df["hard_negative"] = False
+    df.attrs["dropped"] = dropped
+    return df

@@ -155,7 +155,7 @@ class FrictionClassifier:
 
     def _fit_finetune(self, texts, y, contexts, progress, weights) -> None:
         """AdamW with warm-up and linear decay. On CPUs that multiply bf16 natively the forward
-        pass runs under bf16 autocast (weights and optimiser stay fp32): 2.2x faster per step on
+        pass runs under bf16 autocast (weights and optimiser stay fp32): 1.55x faster per step on
         this project's AMX machine (scripts/bench_train.py)."""
         from tqdm.auto import tqdm
 

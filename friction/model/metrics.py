@@ -45,6 +45,12 @@ def evaluate(y: np.ndarray, pred: np.ndarray, label_ids: Sequence[str], proba: n
         "none_n": int(none.sum()),
         "fpr_none": round(float(pred[none].any(1).mean()) if none.any() else 0.0, 4),
     }
+    # any friction: did the message get a label at all, whichever (what a reviewer sees first)
+    ya, pa = y.any(1), pred.any(1)
+    atp = int((ya & pa).sum())
+    ap_, ar = atp / max(1, int(pa.sum())), atp / max(1, int(ya.sum()))
+    out["any_friction"] = {"precision": round(ap_, 4), "recall": round(ar, 4),
+                           "f1": round(2 * ap_ * ar / (ap_ + ar), 4) if ap_ + ar else 0.0, "support": int(ya.sum())}
     if hard_negative is not None:
         hn = np.asarray(hard_negative).astype(bool) & none
         out["hard_negative_n"] = int(hn.sum())
