@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--background", type=int, default=3000)
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--smoke", action="store_true", help="a few hundred messages, one epoch: checks the recipe runs")
     args = ap.parse_args()
     recipe = {**RECIPE, "epochs": args.epochs}
     ids = [lab.id for lab in DEFAULT_LABELS]
@@ -73,6 +74,10 @@ def main() -> None:
                               .loc[lambda d: d.label_list.map(len) == 0, "text"])
     aug = with_neutral_context(labelled_train, neutral, frac=0.5, seed=args.seed).assign(world="augmented")
     train = pd.concat([labelled_train, aug, bg], ignore_index=True)
+    if args.smoke:
+        recipe["epochs"] = 1
+        train = train.sample(300, random_state=0)
+        parts = {w: {s: d.head(150) for s, d in p.items()} for w, p in parts.items()}
     weights = np.where(train.world == "background", BACKGROUND_WEIGHT, 1.0)
     dev = pd.concat([parts["written"]["dev"], parts["real"]["dev"]], ignore_index=True)
     print(f"train: {len(labelled_train)} labelled ({len(parts['real']['train'])} real), {len(aug)} augmented, "
