@@ -188,8 +188,11 @@ def evaluate(data, model_path, split, train_data, baselines, as_json):
 
 
 @cli.command()
-@click.argument("data", type=click.Path(exists=True))
+@click.argument("data", type=click.Path(exists=True), required=False)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="New model folder.")
+@click.option("--recipe", "recipe_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Train as a recipe file says (e.g. models/default/recipe.yaml remakes the shipped model).")
+@click.option("--smoke", is_flag=True, help="With --recipe: one epoch on 300 messages, to check the recipe runs.")
 @click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML label set: add, rename (from: [old]) or drop labels.")
 @click.option("--from", "base", type=click.Path(exists=True, file_okay=False),
@@ -202,7 +205,8 @@ def evaluate(data, model_path, split, train_data, baselines, as_json):
 @click.option("--refit-on-dev", is_flag=True, help="After calibrating on dev, retrain on train+dev.")
 @click.option("--context", is_flag=True, help="Read each chat message with the previous message of its thread.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def train(data, output, labels_file, base, mix, method, epochs, max_length, refit_on_dev, context, seed):
+def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epochs, max_length, refit_on_dev, context,
+          seed):
     """Train a model on labelled DATA (CSV/JSONL or a corpus folder with splits.json).
 
     Rows with split 'train' train, rows with split 'dev' calibrate scores and tune
@@ -211,6 +215,11 @@ def train(data, output, labels_file, base, mix, method, epochs, max_length, refi
     Example: friction train company_labels.csv --labels labels.yaml --from models/default -o models/acme
     """
     import pandas as pd
+
+    if recipe_file:
+        return _train_recipe(recipe_file, output, smoke)
+    if not data:
+        fail("give labelled DATA, or --recipe FILE")
 
     from .corpus import data_hash, load_corpus
     from .labels import DEFAULT_LABELS, load_label_set
@@ -243,6 +252,22 @@ def train(data, output, labels_file, base, mix, method, epochs, max_length, refi
     if report["dev"]:
         click.echo(f"dev macro-F1 {report['dev']['macro_f1']:.3f}, false alarms on none {report['dev']['fpr_none']:.3f}",
                    err=True)
+    click.echo(f"saved model to {output}", err=True)
+
+
+def _train_recipe(recipe_file: str, output: str, smoke: bool) -> None:
+    import shutil
+
+    from .model.recipe import load_recipe, train_recipe
+
+    try:
+        recipe = load_recipe(recipe_file)
+        model, metrics, facts = train_recipe(recipe, smoke=smoke, log=lambda line: click.echo(line, err=True))
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    model.save(output, metrics=metrics, extra={"model_id": os.path.basename(os.path.normpath(output)), **facts})
+    if os.path.abspath(recipe_file) != os.path.abspath(os.path.join(output, "recipe.yaml")):
+        shutil.copyfile(recipe_file, os.path.join(output, "recipe.yaml"))
     click.echo(f"saved model to {output}", err=True)
 
 

@@ -1,0 +1,127 @@
+"""Training recipes: a YAML file that says how a model folder was made, and the one function that
+makes it again (`friction train --recipe models/default/recipe.yaml -o models/default`).
+
+The shipped recipe trains on both worlds: our written corpus (the only place most labels are
+common) and real messages read by annotators (corpora/real, text joined from the pool at training
+time), plus unlabelled real messages as down-weighted background negatives and copies of friction
+messages with a neutral sentence around them. Calibration and thresholds are set on written dev +
+real dev, so they are set for a world where most messages are `none`; no test split is used for a
+choice. Figures for every split go into the folder's metrics.json.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..corpus import data_hash, label_matrix, load_corpus
+from ..labels import DEFAULT_LABELS
+from .baselines import TfidfBaseline
+from .classifier import FrictionClassifier
+from .evaluation import score_model
+from .training import first_sentences, with_neutral_context
+
+DEFAULTS: dict[str, Any] = {
+    "root": "../..",
+    "written": "corpora/train",
+    "real": "corpora/real/labels.csv",
+    "pool": None,  # default: ../shared/external_train beside the repository
+    "background": {"n": 3000, "weight": 0.3, "teacher_max": 0.5},
+    "augment": {"share": 0.5},
+    "settings": {"method": "finetune", "epochs": 3, "lr": 1.2e-4, "batch_size": 16, "max_length": 128, "seed": 0},
+}
+
+
+def load_recipe(path: str | Path) -> dict:
+    """The recipe file merged over DEFAULTS, with paths resolved against its `root`."""
+    import yaml
+
+    path = Path(path)
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    unknown = set(doc) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"{path}: unknown recipe keys {', '.join(sorted(unknown))}")
+    recipe = {k: ({**v, **doc.get(k, {})} if isinstance(v, dict) else doc.get(k, v)) for k, v in DEFAULTS.items()}
+    root = (path.parent / recipe["root"]).resolve()
+    recipe["root"] = str(root)
+    for key in ("written", "real", "pool"):
+        if recipe[key]:
+            recipe[key] = str((root / recipe[key]).resolve())
+    return recipe
+
+
+def background_negatives(pool: pd.DataFrame, labelled: set[str], teacher, n: int, max_score: float,
+                         seed: int) -> pd.DataFrame:
+    """Unlabelled real messages of the training communities, `none` by assumption (the read base
+    rate is ~3%), minus what the teacher scores as likely friction. `attrs["teacher_dropped"]`."""
+    from ..realtext import pointer
+
+    cand = pool[(pool.split == "train") & ~pool.key.map(pointer).isin(labelled)]
+    cand = cand[cand.text.str.split().str.len() >= 3]
+    per = max(1, n // max(1, cand.source.nunique()))
+    cand = pd.concat([g.sample(min(per, len(g)), random_state=seed) for _, g in cand.groupby("source")])
+    keep = cand[teacher.predict_proba(cand.text.tolist()).max(axis=1) < max_score]
+    out = pd.DataFrame({"text": keep.text.to_numpy(), "label_list": [[] for _ in range(len(keep))],
+                        "split": "train", "world": "background", "hard_negative": False})
+    out.attrs["teacher_dropped"] = int(len(cand) - len(keep))
+    return out
+
+
+def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
+                 log=print) -> tuple[FrictionClassifier, dict, dict]:
+    """Train the recipe's model. Returns (model, metrics per split, training facts for the card).
+    `smoke` trains one epoch on 300 messages: it checks the recipe runs, nothing more."""
+    from ..realtext import DEFAULT_POOL, load_real_corpus, read_pool
+
+    t0 = time.perf_counter()
+    ids = [lab.id for lab in DEFAULT_LABELS]
+    settings = dict(recipe["settings"])
+    written = load_corpus(recipe["written"]).assign(world="written")
+    pool = read_pool(recipe["pool"] or DEFAULT_POOL)
+    real = load_real_corpus(recipe["real"], pool=pool).assign(world="real")
+    log(f"real labelled: {len(real)} joined, {real.attrs['dropped']} dropped (text changed or missing)")
+    parts = {w: {s: d[d.split == s] for s in ("train", "dev", "test")} for w, d in (("written", written), ("real", real))}
+    labelled = pd.concat([parts["written"]["train"], parts["real"]["train"]])
+    teacher = TfidfBaseline().fit(labelled.text.tolist(), label_matrix(labelled.label_list, ids))
+    bgc = recipe["background"]
+    bg = background_negatives(pool, set(real.pointer), teacher, bgc["n"], bgc["teacher_max"], settings["seed"])
+    neutral = first_sentences(labelled.loc[labelled.label_list.map(len) == 0, "text"])
+    aug = with_neutral_context(labelled, neutral, frac=recipe["augment"]["share"], seed=settings["seed"])
+    train = pd.concat([labelled, aug.assign(world="augmented"), bg], ignore_index=True)
+    if smoke:
+        settings["epochs"] = 1
+        train = train.sample(300, random_state=0)
+        parts = {w: {s: d.head(150) for s, d in p.items()} for w, p in parts.items()}
+    weights = np.where(train.world == "background", bgc["weight"], 1.0)
+    dev = pd.concat([parts["written"]["dev"], parts["real"]["dev"]], ignore_index=True)
+    log(f"train: {len(labelled)} labelled ({len(parts['real']['train'])} real), {len(aug)} with neutral context, "
+        f"{len(bg)} background (teacher dropped {bg.attrs['teacher_dropped']}); dev: {len(dev)}")
+    model = FrictionClassifier(labels=DEFAULT_LABELS, **settings)
+    model.fit(train.text.tolist(), label_matrix(train.label_list, ids), sample_weight=weights,
+              dev=(dev.text.tolist(), label_matrix(dev.label_list, ids)), progress=progress)
+    metrics = {}
+    for world in ("written", "real"):
+        for split in ("dev", "test"):
+            m = metrics[f"{world} {split}"] = score_model(model, parts[world][split])
+            log(f"  {world} {split}: macro-F1 {m['macro_f1']:.3f}, any-friction F1 {m['any_friction']['f1']:.3f} "
+                f"(P {m['any_friction']['precision']:.2f} R {m['any_friction']['recall']:.2f}), "
+                f"false alarms on none {m['fpr_none']:.3f}, ECE {m.get('ece', 0):.3f}")
+        natural = parts[world]["test"]
+        if world == "real":  # the random stratum alone: the natural base rate of real traffic
+            metrics["real test (random stratum)"] = score_model(model, natural[natural.stratum == "random"])
+    facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
+             "training_data": {"sha256": data_hash(train), "n": len(train),
+                               "n_by_world": {k: int(v) for k, v in train.world.value_counts().items()},
+                               "real_dropped": int(real.attrs["dropped"]),
+                               "teacher_dropped": bg.attrs["teacher_dropped"],
+                               "positives": {lid: int(sum(lid in labs for labs in train.label_list)) for lid in ids}},
+             "total_seconds": round(time.perf_counter() - t0)}
+    for key in ("written", "real", "pool"):  # paths in the card relative to the repository, not this machine
+        if facts["recipe"].get(key):
+            facts["recipe"][key] = os.path.relpath(facts["recipe"][key], recipe["root"])
+    return model, metrics, facts
