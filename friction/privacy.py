@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import re
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Hashable, Iterable, Sequence
+
+import pandas as pd
 
 #: Default minimum number of distinct authors behind any reported cell. We read message content,
 #: so we sit at the strict end of what workplace-analytics products use on metadata (5 to 10).
@@ -33,6 +35,31 @@ def check_min_group(k: int, override: bool) -> int:
     return k
 
 
+def complementary_hidden(keys: Sequence[Hashable], authors: Sequence[str], k: int,
+                         hidden: Iterable[Hashable] = ()) -> tuple[set, bool]:
+    """Which cells of one published total to hide so no small group can be derived by subtraction.
+
+    keys: the cell of each flagged message under the total; authors: its (pseudonymous) author;
+    hidden: cells hidden already (or never shown, like messages without a target team). A cell
+    from fewer than k distinct authors is hidden; then, while what the total minus the visible
+    cells leaves (the hidden cells together) comes from fewer than k distinct authors, the
+    visible cell with the fewest authors is hidden too. Returns the hidden cells and whether the
+    total itself must be hidden (nothing left to hide beside it)."""
+    df = pd.DataFrame({"key": list(keys), "author": list(authors)})
+    if df.empty:
+        return set(hidden), False
+    per_key = df.groupby("key")["author"].nunique()
+    hidden = set(hidden) | set(per_key.index[per_key < k])
+    order = [key for key in per_key.sort_values(kind="stable").index if key not in hidden]
+    rest = df["key"].isin(hidden)
+    while rest.any() and df.loc[rest, "author"].nunique() < k:
+        if not order:
+            return hidden, True
+        hidden.add(order.pop(0))
+        rest = df["key"].isin(hidden)
+    return hidden, False
+
+
 def pseudonym(person: str, secret: bytes) -> str:
     """A stable, non-reversible stand-in for a person ('person-3f9a1c2b'), keyed by the store's secret."""
     if not person:
@@ -41,36 +68,84 @@ def pseudonym(person: str, secret: bytes) -> str:
     return f"person-{digest[:8]}"
 
 
+def hashed_id(value: str, secret: bytes) -> str:
+    """A keyed stand-in for a message or thread id ('msg-…'): raw ids carry addresses, subjects
+    and meeting titles. The same id and key give the same value, so re-scans stay idempotent and
+    reply_to still points at its parent; an empty id stays empty."""
+    if not value:
+        return ""
+    digest = hmac.new(secret, b"id\x00" + value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"msg-{digest[:24]}"
+
+
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_PHONE = re.compile(r"(?<![\w-])(?:\+?\d[\d ()./-]{7,}\d)(?![\w-])")
+# 'jane.doe [at] example [dot] com', 'jane (at) example.com', 'jane at example dot com'
+_AT = r"(?:\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+(?=[\w-]+\s*(?:[\[({<]\s*dot\s*[\])}>]|\s+dot\s+)))"
+_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
+_OBFUSCATED_EMAIL = re.compile(rf"\b[\w.+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)+\b", re.IGNORECASE)
+_DATE = (r"(?!\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))(?!\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?![\d-]))"
+         r"(?!(?:19|20)\d\d\s?[-/]\s?(?:19|20)?\d\d(?![\d-]))")  # dates and year ranges are not phones
+# international and national formats of 9+ characters ('+44 20 7946 0958', '(555) 123-4567',
+# '03-1234-5678'), dates excepted
+_PHONE = re.compile(rf"(?<![\w-]){_DATE}(?:\+?\(?\d[\d ()./-]{{7,}}\d)(?![\w-])")
+# 7-digit local numbers ('555-0123', '555 0123') and bare digits after a phone word ('call 5550123')
+_PHONE_SHORT = re.compile(r"(?<![\w.,/-])\d{3}[-. ]\d{4}(?![\w/]|[.,-]\d)")
+_PHONE_CUE = re.compile(r"(?i)(\b(?:call|phone|tel|telephone|mobile|mob|cell|fax|ext|ring|text|sms|whatsapp)\b"
+                        r"[:.]?\s*(?:me\s+|us\s+)?(?:on\s+|at\s+)?)\+?\d[\d ()./-]{3,}\d")
+_STREET_TYPES = (r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|square|sq|"
+                 r"terrace|close|crescent|parkway|pkwy|highway|hwy|row|gardens|mews|grove")
+_ADDRESS = re.compile(rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
+                      r"|\b[A-ZÄÖÜ][\wäöüß]*(?:straße|strasse|str\.|weg|gasse|platz|allee)\s+\d{1,4}[a-z]?\b"
+                      r"|\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w.-]{1,30}")
 _URL = re.compile(r"\bhttps?://\S+")
 _TEAM_WORDS = {"here", "channel", "everyone"}
+_PARTS = re.compile(r"[\s._+-]+")
+
+
+def name_words(identities: Iterable[str], keep: Iterable[str] = ()) -> tuple[set[str], set[str]]:
+    """Whole phrases and single words to redact for these roster identities (names, aliases,
+    handles, email addresses), lower-cased: an address adds its local part ('aiko.tanaka') and
+    that part's pieces ('aiko', 'tanaka'); a name adds its words of three letters or more. Team
+    names and their words are left out, since reports are about teams."""
+    keep = {k.lower() for k in keep if k}
+    keep_words = {w for k in keep for w in k.split()}
+    phrases: set[str] = set()
+    words: set[str] = set()
+    for ident in identities:
+        ident = " ".join(str(ident or "").strip().lower().lstrip("@").split())
+        if not ident:
+            continue
+        if "@" in ident:
+            ident = ident.split("@", 1)[0]
+        phrases.add(ident)
+        words.update(p for p in _PARTS.split(ident) if len(p) > 2)
+    return phrases - keep - keep_words, words - keep - keep_words
 
 
 class Redactor:
-    """Replaces people's names, email addresses, phone numbers, @handles and URLs with tags.
+    """Replaces people's names, email addresses (plain or obfuscated), phone numbers, street
+    addresses, @handles and URLs with tags.
 
-    Names come from spaCy's English NER (PERSON) plus every name and first name on the roster;
-    team names are left alone, since reports are about teams.
+    Names come from spaCy's English NER (PERSON) plus every name, alias, handle and address local
+    part on the roster, matched as whole words whatever their case ('priya', 'atanaka'). A roster
+    word that is also an English stop word ('Will', 'May') is matched only when capitalised, so
+    the verb survives. Team names are left alone, since reports are about teams.
     """
 
     def __init__(self, names: Iterable[str] = (), keep: Iterable[str] = ()):
+        from spacy.lang.en.stop_words import STOP_WORDS
+
         self.keep = {k.lower() for k in keep if k}
-        words = set()
-        for n in names:
-            n = (n or "").strip()
-            if n and "@" not in n:
-                words.add(n)
-                words.update(p for p in n.split() if len(p) > 2 and p[0].isupper())
-        words -= {w for w in words if w.lower() in self.keep}
-        self._names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b") \
-            if words else None
-        # Full names also in lower case ("priya shah" in chat); single first names only as written,
-        # since many are also words ("Will", "Mark").
-        full = sorted((w for w in words if " " in w), key=len, reverse=True)
-        self._full_names = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in full) + r")\b",
-                                      re.IGNORECASE) if full else None
+        phrases, words = name_words(names, keep)
+        #: every lower-case roster word, for word lists that must never carry a name
+        self.words = frozenset(words | {p for p in phrases if " " not in p})
+        stop = {w for w in self.words if w in STOP_WORDS}
+        loose = sorted((phrases | words) - stop, key=len, reverse=True)
+        self._names = re.compile(r"(?<![\w@])(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in loose)
+                                 + r")(?![\w@])", re.IGNORECASE) if loose else None
+        self._stop_names = re.compile(r"(?<![\w@])(" + "|".join(re.escape(w.capitalize()) for w in sorted(stop))
+                                      + r")(?![\w@])") if stop else None
 
     def people(self, texts: Sequence[str]) -> list[set[str]]:
         """Each text's PERSON names found by spaCy's NER (team names excluded); empty sets when
@@ -99,12 +174,16 @@ class Redactor:
                               "[PERSON]", text)
             text = _URL.sub("[URL]", text)
             text = _EMAIL.sub("[EMAIL]", text)
+            text = _OBFUSCATED_EMAIL.sub("[EMAIL]", text)
+            text = _ADDRESS.sub("[ADDRESS]", text)
+            text = _PHONE_CUE.sub(lambda m: m.group(1) + "[PHONE]", text)
             text = _PHONE.sub("[PHONE]", text)
+            text = _PHONE_SHORT.sub("[PHONE]", text)
             text = _HANDLE.sub(lambda m: m.group(0) if m.group(0)[1:].lower() in _TEAM_WORDS else "@[PERSON]", text)
-            if self._full_names is not None:
-                text = self._full_names.sub("[PERSON]", text)
             if self._names is not None:
                 text = self._names.sub("[PERSON]", text)
+            if self._stop_names is not None:
+                text = self._stop_names.sub("[PERSON]", text)
             out.append(text)
         return out
 
