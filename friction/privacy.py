@@ -48,9 +48,10 @@ def complementary_hidden(keys: Sequence[Hashable], authors: Sequence[str], k: in
     df = pd.DataFrame({"key": list(keys), "author": list(authors)})
     if df.empty:
         return set(hidden), False
-    per_key = df.groupby("key")["author"].nunique()
-    hidden = set(hidden) | set(per_key.index[per_key < k])
-    order = [key for key in per_key.sort_values(kind="stable").index if key not in hidden]
+    per_key = df.groupby("key")["author"].agg(["nunique", "size"])
+    hidden = set(hidden) | set(per_key.index[per_key["nunique"] < k])
+    # the cell with the fewest authors (then the fewest messages) goes first: the least lost
+    order = [key for key in per_key.sort_values(["nunique", "size"], kind="stable").index if key not in hidden]
     rest = df["key"].isin(hidden)
     while rest.any() and df.loc[rest, "author"].nunique() < k:
         if not order:

@@ -121,13 +121,13 @@ def protect_complements(msgs: pd.DataFrame, rates: pd.DataFrame, pairs: pd.DataF
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
     m = m[m["period"] != ""]
     target = m["target_team"].fillna("")
-    m = m.assign(cell=np.where(target != "", m["author_team"].fillna("unknown") + "\x00" + target, ""))
+    m = m.assign(cell=[(a, t) if t else "" for a, t in zip(m["author_team"].fillna("unknown"), target)])
+    cell = pd.Series(list(zip(pairs["author_team"], pairs["target_team"])), index=pairs.index, dtype=object)
     for lid in label_ids:
         flagged = m[m[f"flag_{lid}"].fillna(False).astype(bool)]
         for per, g in flagged.groupby("period"):
             at_rate = (rates["label"] == lid) & (rates["period"] == per)
             at_pair = (pairs["label"] == lid) & (pairs["period"] == per)
-            cell = pairs["author_team"] + "\x00" + pairs["target_team"]
             if rates.loc[at_rate, "suppressed"].all():
                 pairs.loc[at_pair, "suppressed"] = True
                 continue
