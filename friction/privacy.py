@@ -45,19 +45,25 @@ def complementary_hidden(keys: Sequence[Hashable], authors: Sequence[str], k: in
     cells leaves (the hidden cells together) comes from fewer than k distinct authors, the
     visible cell with the fewest authors is hidden too. Returns the hidden cells and whether the
     total itself must be hidden (nothing left to hide beside it)."""
-    df = pd.DataFrame({"key": list(keys), "author": list(authors)})
+    names: dict = {}
+    codes = [names.setdefault(key, len(names)) for key in keys]  # keys may be tuples: group by number
+    key_of = list(names)
+    df = pd.DataFrame({"key": codes, "author": list(authors)})
+    hidden = set(hidden)
     if df.empty:
-        return set(hidden), False
+        return hidden, False
     per_key = df.groupby("key")["author"].agg(["nunique", "size"])
-    hidden = set(hidden) | set(per_key.index[per_key["nunique"] < k])
+    hidden |= {key_of[c] for c in per_key.index[per_key["nunique"] < k]}
     # the cell with the fewest authors (then the fewest messages) goes first: the least lost
-    order = [key for key in per_key.sort_values(["nunique", "size"], kind="stable").index if key not in hidden]
-    rest = df["key"].isin(hidden)
+    order = [key_of[c] for c in per_key.sort_values(["nunique", "size"], kind="stable").index
+             if key_of[c] not in hidden]
+    hidden_codes = lambda: [names[key] for key in hidden if key in names]  # noqa: E731
+    rest = df["key"].isin(hidden_codes())
     while rest.any() and df.loc[rest, "author"].nunique() < k:
         if not order:
             return hidden, True
         hidden.add(order.pop(0))
-        rest = df["key"].isin(hidden)
+        rest = df["key"].isin(hidden_codes())
     return hidden, False
 
 
