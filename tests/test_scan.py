@@ -125,3 +125,13 @@ def test_empty_and_rosterless_scans_still_give_a_report(tmp_path):
     assert r.exit_code == 0, r.output
     html = (tmp_path / "n" / "report.html").read_text()
     assert "No roster was given" in html and "Friction report" in html
+
+
+def test_the_export_carries_hashed_ids_and_no_roster_name_in_any_word_list(scanned):
+    msgs = pd.read_parquet(scanned / "all.parquet")
+    assert msgs["id"].str.fullmatch(r"msg-[0-9a-f]{24}").all()          # not the raw m01 .. m30
+    assert not msgs["thread_id"].fillna("").str.contains("subject:").any()
+    roster = pd.read_csv(f"{FIX}/roster.csv")
+    names = {w.lower() for n in roster["name"] for w in n.split()} | {e.split("@")[0] for e in roster["email"]}
+    words = {w for bag in msgs["tokens"].fillna("") for w in bag.split()}
+    assert names and not names & words
