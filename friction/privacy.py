@@ -108,6 +108,9 @@ _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w.-]{1,30}")
 _URL = re.compile(r"\bhttps?://\S+")
 _TEAM_WORDS = {"here", "channel", "everyone"}
 _PARTS = re.compile(r"[\s._+-]+")
+_WORDS = re.compile(r"(?<!@)[^\W_]+(?:[._'’-][^\W_]+)*")
+_JOINERS = re.compile(r"([._'’-])")
+_RUN_OF_PEOPLE = re.compile(r"\[PERSON\](?:\s+\[PERSON\])+")
 
 
 def name_words(identities: Iterable[str], keep: Iterable[str] = ()) -> tuple[set[str], set[str]]:
@@ -145,14 +148,39 @@ class Redactor:
 
         self.keep = {k.lower() for k in keep if k}
         phrases, words = name_words(names, keep)
+        # One set lookup per word of text, whatever the roster's size (an alternation of every
+        # name costs time per name at every position: seconds per chunk for a large company).
+        lookup = words | {p for p in phrases if " " not in p and len(p) > 2}
         #: every lower-case roster word, for word lists that must never carry a name
-        self.words = frozenset(words | {p for p in phrases if " " not in p})
-        stop = {w for w in self.words if w in STOP_WORDS}
-        loose = sorted((phrases | words) - stop, key=len, reverse=True)
-        self._names = re.compile(r"(?<![\w@])(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in loose)
-                                 + r")(?![\w@])", re.IGNORECASE) if loose else None
-        self._stop_names = re.compile(r"(?<![\w@])(" + "|".join(re.escape(w.capitalize()) for w in sorted(stop))
-                                      + r")(?![\w@])") if stop else None
+        self.words = frozenset(lookup)
+        self._stop = frozenset(w for w in lookup if w in STOP_WORDS)
+        self._lookup = frozenset(lookup - self._stop)
+        # names of several words with a part too short to look up alone ('Li Na'): a pattern
+        short = sorted((p for p in phrases if " " in p and any(len(w) <= 2 for w in p.split())), key=len, reverse=True)
+        self._short_names = re.compile(r"(?<![\w@])(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in short)
+                                       + r")(?![\w@])", re.IGNORECASE) if short else None
+
+    def _name(self, word: str) -> bool:
+        low = word.lower()
+        return low in self._lookup or (low in self._stop and word[:1].isupper())
+
+    def _redact_names(self, text: str) -> str:
+        """Roster names as whole words: a word, or a part of a dotted/hyphenated word
+        ('priya.s', "priya's"), that is a roster name becomes [PERSON]."""
+        def one(m: re.Match) -> str:
+            word = m.group(0)
+            if self._name(word):
+                return "[PERSON]"
+            parts = _JOINERS.split(word)
+            if len(parts) == 1:
+                return word
+            return "".join("[PERSON]" if i % 2 == 0 and self._name(part) else part for i, part in enumerate(parts))
+
+        if self._short_names is not None:
+            text = self._short_names.sub("[PERSON]", text)
+        if self._lookup or self._stop:
+            text = _RUN_OF_PEOPLE.sub("[PERSON]", _WORDS.sub(one, text))
+        return text
 
     def people(self, texts: Sequence[str]) -> list[set[str]]:
         """Each text's PERSON names found by spaCy's NER (team names excluded); empty sets when
@@ -187,10 +215,7 @@ class Redactor:
             text = _PHONE.sub("[PHONE]", text)
             text = _PHONE_SHORT.sub("[PHONE]", text)
             text = _HANDLE.sub(lambda m: m.group(0) if m.group(0)[1:].lower() in _TEAM_WORDS else "@[PERSON]", text)
-            if self._names is not None:
-                text = self._names.sub("[PERSON]", text)
-            if self._stop_names is not None:
-                text = self._stop_names.sub("[PERSON]", text)
+            text = self._redact_names(text)
             out.append(text)
         return out
 

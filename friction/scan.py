@@ -188,11 +188,10 @@ def run_scan(opts: ScanOptions) -> dict:
     lock, its file, its key), so nothing is classified for a scan that cannot finish."""
     import duckdb
 
+    from .report import check_report_target
     from .store import StoreError
 
     check_min_group(opts.min_group, opts.allow_small_groups)
-    from .report import check_report_target
-
     check_report_target(opts.out)  # a bad --out fails now, not after classification
     with Store(opts.db, key_file=opts.key_file, wait=opts.wait) as store:
         try:
@@ -202,6 +201,7 @@ def run_scan(opts: ScanOptions) -> dict:
 
 
 def _scan_into(opts: ScanOptions, store: Store, secret: bytes) -> dict:
+    """The scan proper, into an open store: ingest, classify, upsert, report."""
     from tqdm.auto import tqdm
 
     from .model import default_model_path, model_identity
