@@ -350,7 +350,8 @@ def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_
 @click.option("--out", "out_dir", default="reports", show_default=True)
 @PERIOD_OPTION
 @MIN_GROUP_OPTION
-@click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5 (stated in the report, recorded in the store).")
+@click.option("--allow-small-groups", is_flag=True,
+              help="Permit --min-group below 5 (stated in the report, recorded in the store).")
 @KEY_OPTION
 @WAIT_OPTION
 def report(db, out_dir, period, min_group, allow_small_groups, key_file, wait):

@@ -64,7 +64,7 @@ def connect(path: str, wait: bool = False, poll: float = 0.5) -> duckdb.DuckDBPy
             return duckdb.connect(path)
         except duckdb.Error as exc:
             msg = str(exc)
-            if "lock" in msg.lower():
+            if "could not set lock" in msg.lower():
                 if not wait:
                     raise StoreError(f"{path}: the store is in use by another friction process; wait for it to "
                                      "finish or pass --wait") from None

@@ -209,7 +209,8 @@ def _context(store: Store, data: dict, sentences: list[str], override: bool = Fa
         open_periods = {per for per, g in no_pair.groupby("period") if g["author"].nunique() >= k} & visible_rates
         ok = [(lid, per, a, t) in visible_pairs if t else per in open_periods
               for per, a, t in zip(f["period"], f["author_team"], f["target_team"].fillna(""))]
-        top = f.loc[np.array(ok, dtype=bool)].nlargest(50, f"score_{lid}")  # the strongest few, not a sorted copy of every one
+        # the strongest few, not a sorted copy of every one
+        top = f.loc[np.array(ok, dtype=bool)].nlargest(50, f"score_{lid}")
         ev = []
         for _, r in top.iterrows():
             sents = json.loads(r["evidence"]).get(lid, []) if r["evidence"] else []
@@ -237,7 +238,7 @@ def _context(store: Store, data: dict, sentences: list[str], override: bool = Fa
     hidden_channels = data["channels"][0]
     for c, g in msgs.groupby("channel"):
         if str(c) in hidden_channels:
-            ch.append((str(c), 0.0, "hidden (small group)"))
+            ch.append((str(c), 0.0, "hidden"))
             continue
         rate = 1000 * (g["labels"].fillna("") != "").mean()
         ch.append((str(c), rate, f"{rate:.1f} per 1,000 ({len(g):,} msgs)"))
