@@ -9,7 +9,7 @@ from typing import BinaryIO, Iterator
 
 import pandas as pd
 
-from .safe_write import check_target, publish, temp_beside
+from .safe_write import SafeWriteError, check_target, publish, temp_beside
 
 TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
                   ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -98,6 +98,15 @@ class TableWriter:
         return self
 
     def write(self, df: pd.DataFrame) -> None:
+        """Append a chunk; a failed write (a full disk) becomes one SafeWriteError line."""
+        try:
+            self._write(df)
+        except SafeWriteError:
+            raise
+        except OSError as exc:
+            raise SafeWriteError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+
+    def _write(self, df: pd.DataFrame) -> None:
         if self.path == "-":
             if len(df):
                 sys.stdout.write(_jsonl(df))
@@ -125,14 +134,22 @@ class TableWriter:
         self.rows += len(df)
 
     def close(self) -> None:
-        if self._pq is not None:
-            self._pq.close()
-        if self._fh is not None:
-            self._fh.close()
-        if self._tmp is not None:
-            if self._pq is None and self._fh is None:
-                self._write_empty()
-            publish(self._tmp, Path(self.path))
+        """Finish the file and move it into place; on failure the temporary file is removed."""
+        try:
+            if self._pq is not None:
+                self._pq.close()
+            if self._fh is not None:
+                self._fh.close()
+            if self._tmp is not None:
+                if self._pq is None and self._fh is None:
+                    self._write_empty()
+                publish(self._tmp, Path(self.path))
+        except OSError as exc:
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+            if isinstance(exc, SafeWriteError):
+                raise
+            raise SafeWriteError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
 
     def _write_empty(self) -> None:
         from .ingest.schema import empty_frame

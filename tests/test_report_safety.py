@@ -220,3 +220,16 @@ def test_a_read_only_output_folder_fails_in_one_line(tmp_path):
         assert r.exit_code == 1 and "cannot" in r.stderr and r.stderr.count("\n") == 1
     finally:
         (tmp_path / "ro").chmod(0o755)
+
+
+def test_a_full_disk_while_writing_a_table_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import friction.tables as tables
+
+    def full(*a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tables, "write_csv", full)
+    with pytest.raises(SafeWriteError, match=r"out\.csv: cannot write \(No space left on device\)"):
+        with TableWriter(str(tmp_path / "out.csv")) as out:
+            out.write(pd.DataFrame({"text": ["a"]}))
+    assert os.listdir(tmp_path) == []
