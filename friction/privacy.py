@@ -1,8 +1,10 @@
-"""Privacy: pseudonyms for people, redaction of evidence, and the minimum group size.
+"""Privacy: pseudonyms for people, hashed ids, redaction of evidence, and the minimum group size.
 
 Messages are personal data. What leaves a scan is team-level by default: a cell built from
-fewer than `k` distinct authors is suppressed, evidence sentences are redacted (names, email
-addresses, phone numbers, handles), and per-message output carries pseudonyms, not names.
+fewer than `k` distinct authors is suppressed (and so is any cell that would give a hidden one
+away by subtraction), evidence sentences are redacted (names, email addresses, phone numbers,
+street addresses, handles), and per-message output carries pseudonyms and hashed ids, keyed by
+a key kept outside the store (keyfile.py).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def complementary_hidden(keys: Sequence[Hashable], authors: Sequence[str], k: in
 
 
 def pseudonym(person: str, secret: bytes) -> str:
-    """A stable, non-reversible stand-in for a person ('person-3f9a1c2b'), keyed by the store's secret."""
+    """A stable, non-reversible stand-in for a person ('person-3f9a1c2b'), keyed by the store's key."""
     if not person:
         return ""
     digest = hmac.new(secret, person.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
