@@ -86,17 +86,21 @@ class Store:
         self.path = str(path)
         self.key_file = None if self.path == ":memory:" and not key_file else key_path(self.path, key_file)
         self._secret: bytes | None = None
-        self.con = connect(self.path, wait)
+        self._wait = wait
+        self._open()
         try:
             self._create()
         except duckdb.Error as exc:
             self.con.close()
             raise StoreError(f"{self.path}: not a friction store ({str(exc).splitlines()[0]})") from None
 
-    def _create(self) -> None:
+    def _open(self) -> None:
+        self.con = connect(self.path, self._wait)
         # DuckDB's cache may otherwise grow to most of the machine's memory over a long scan;
         # past this it spills to disk.
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+
+    def _create(self) -> None:
         self.con.execute("""CREATE TABLE IF NOT EXISTS scans (
             scan_id INTEGER PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
             inputs VARCHAR, model_id VARCHAR, model_path VARCHAR, period VARCHAR,
@@ -161,9 +165,28 @@ class Store:
         if self._one("SELECT 1 FROM meta WHERE key = 'id_format'") is None:
             self._hash_raw_ids(legacy)
         self.con.execute("DELETE FROM meta WHERE key = 'pseudonym_secret'")
-        self.con.execute("CHECKPOINT")
+        self._rewrite()
         print(f"moved the pseudonym key out of {self.path} into {self.key_file}; keep that file apart from the "
               "store (older copies of the store still hold the key)", file=sys.stderr)
+
+    def _rewrite(self) -> None:
+        """Copy the store into a fresh file and put that in its place: a deleted or updated value
+        (the old key, raw ids) otherwise lingers in the file's free blocks."""
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        tmp = path.with_name(f".{path.name}.rewrite-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        name = self._one("SELECT current_database()")[0].replace('"', '""')
+        self.con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS friction_fresh")
+        try:
+            self.con.execute(f'COPY FROM DATABASE "{name}" TO friction_fresh')
+        finally:
+            self.con.execute("DETACH friction_fresh")
+        self.con.close()
+        os.replace(tmp, path)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        self._open()
 
     def _hash_raw_ids(self, secret: bytes) -> None:
         """Replace raw message ids, thread ids and reply_to links by their keyed hashes."""

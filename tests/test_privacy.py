@@ -222,6 +222,8 @@ def test_an_old_store_with_its_key_inside_is_moved_out_and_its_raw_ids_hashed(tm
     assert set(out.index) == {hashed("<a1.priya@acme.example>", legacy), hashed("<a2@acme.example>", legacy)}
     assert out.loc[hashed("<a2@acme.example>", legacy), "reply_to"] == hashed("<a1.priya@acme.example>", legacy)
     assert set(out["thread_id"]) == {hashed("subject:priya leave", legacy)}
+    data = db.read_bytes()                                              # not even in the file's free blocks
+    assert legacy.hex().encode() not in data and b"priya@acme" not in data and b"subject:" not in data
     with Store(db, key_file=str(keyfile)) as store:
         assert store.con.execute("SELECT count(*) FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0] == 0
         assert store.secret() == legacy                                 # pseudonyms stay what they were
