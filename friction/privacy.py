@@ -110,6 +110,7 @@ _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w.-]{1,30}")
 _URL = re.compile(r"\bhttps?://\S+")
 _TEAM_WORDS = {"here", "channel", "everyone"}
 _PARTS = re.compile(r"[\s._+-]+")
+_ADDRESS_PUNCT = re.compile(r"[<>\"(),;:\[\]]")
 _WORDS = re.compile(r"(?<!@)[^\W_]+(?:[._'’-][^\W_]+)*")
 _JOINERS = re.compile(r"([._'’-])")
 _RUN_OF_PEOPLE = re.compile(r"\[PERSON\](?:\s+\[PERSON\])+")
@@ -125,13 +126,13 @@ def name_words(identities: Iterable[str], keep: Iterable[str] = ()) -> tuple[set
     phrases: set[str] = set()
     words: set[str] = set()
     for ident in identities:
-        ident = " ".join(str(ident or "").strip().lower().lstrip("@").split())
-        if not ident:
-            continue
-        if "@" in ident:
-            ident = ident.split("@", 1)[0]
-        phrases.add(ident)
-        words.update(p for p in _PARTS.split(ident) if len(p) > 2)
+        ident = " ".join(str(ident or "").lower().split())
+        # 'Priya Shah <priya.shah@acme.example>', '"Shah, Priya"', '@atanaka'
+        pieces = [e.split("@", 1)[0] for e in _EMAIL.findall(ident)]
+        rest = " ".join(_ADDRESS_PUNCT.sub(" ", _EMAIL.sub(" ", ident)).split()).lstrip("@")
+        for piece in pieces + ([rest] if rest else []):
+            phrases.add(piece)
+            words.update(p for p in _PARTS.split(piece) if len(p) > 2)
     return phrases - keep - keep_words, words - keep - keep_words
 
 

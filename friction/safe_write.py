@@ -70,9 +70,9 @@ def publish(tmp: Path, path: Path) -> None:
 
 
 class Outputs:
-    """A set of files written together: each goes to a temporary file first, and all are renamed
-    into place only when every one was written; on any error the temporary files are removed and
-    the error becomes one SafeWriteError line naming the file."""
+    """A set of files written together: each goes to a temporary file first, and the renames
+    start only when every one was written (a full disk fails before any old file is replaced);
+    on any error the temporary files are removed and the error is one SafeWriteError line."""
 
     def __init__(self) -> None:
         self._pending: list[tuple[Path, Path]] = []

@@ -227,3 +227,12 @@ def test_an_old_store_with_its_key_inside_is_moved_out_and_its_raw_ids_hashed(tm
     with Store(db, key_file=str(keyfile)) as store:
         assert store.con.execute("SELECT count(*) FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0] == 0
         assert store.secret() == legacy                                 # pseudonyms stay what they were
+
+
+def test_authors_as_exported_give_their_names_and_local_parts():
+    from friction.privacy import name_words
+
+    phrases, words = name_words(['Priya Shah <priya.shah@acme.example>', '"Tanaka, Aiko"', "@dkim", "Finance"],
+                                keep=TEAMS)
+    assert phrases == {"priya shah", "priya.shah", "tanaka aiko", "dkim"}
+    assert words == {"priya", "shah", "tanaka", "aiko", "dkim"}

@@ -135,8 +135,9 @@ def check_report_target(out_dir: str | Path) -> None:
 def build_report(store: Store, out_dir: str | Path, period: str = "quarter", min_group: int = 10,
                  override: bool = False) -> dict:
     """Write report.html, summary.md and tables/*.csv under out_dir; returns their paths. All are
-    written to temporary files and renamed into place together, or not at all. The k used and
-    any override are stated in the report and recorded in the store's reports table."""
+    written to temporary files first and renamed into place only then, never through a symlink.
+    The k used and any override are stated in the report and recorded in the store's reports
+    table."""
     import jinja2
 
     out_dir = Path(out_dir)
