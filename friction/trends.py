@@ -308,9 +308,11 @@ def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: st
 
 # ---------------------------------------------------------------- metadata only
 
-def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days: float = 7.0) -> pd.DataFrame:
+def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days: float = 7.0,
+                         k: int = 1) -> pd.DataFrame:
     """From metadata alone: share of cross-team messages, median reply latency (hours) across
-    teams vs within a team, and requests left unanswered."""
+    teams vs within a team, and requests left unanswered. A figure behind which fewer than k
+    distinct authors stand (the period's writers, the replies, the requests) is left empty."""
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
     m = m[m["period"] != ""].copy()
     m["timestamp"] = pd.to_datetime(m["timestamp"], utc=True)
@@ -342,6 +344,21 @@ def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days:
     out = pd.DataFrame(rows, columns=["period", "messages", "cross_team_share", "median_reply_hours_across",
                                       "median_reply_hours_within", "requests", "unanswered_requests"])
     out["unanswered_share"] = np.where(out["requests"] > 0, out["unanswered_requests"] / out["requests"].clip(lower=1), np.nan)
+    if k <= 1:
+        return out
+    out = out.astype({c: float for c in ("messages", "requests", "unanswered_requests")})
+    by_period = {per: g for per, g in m.groupby("period", sort=True)}
+    for i, per in enumerate(out["period"]):
+        r, q = rep[rep["period"] == per], req[req["period"] == per]
+        hide = {"cross_team_share": by_period[per]["author"].nunique() < k,
+                "median_reply_hours_across": r.loc[r["across"], "author"].nunique() < k,
+                "median_reply_hours_within": r.loc[~r["across"], "author"].nunique() < k,
+                "requests": q["author"].nunique() < k}
+        hide["messages"] = hide["cross_team_share"]
+        hide["unanswered_requests"] = hide["unanswered_share"] = hide["requests"]
+        for col, hidden in hide.items():
+            if hidden:
+                out.loc[out.index[i], col] = np.nan
     return out
 
 

@@ -133,3 +133,13 @@ def test_complementary_suppression_hides_a_second_cell_and_the_remainder():
     rates, pairs = label_rates(df, ["blame"], "quarter", 5), pair_rates(df, ["blame"], "quarter", 5)
     _, pairs3 = protect_complements(df, rates, pairs, ["blame"], "quarter", 5)
     assert pairs3.set_index("author_team")["suppressed"].to_dict() == {"Ops": False, "Sales": True}
+
+
+def test_health_figures_from_fewer_than_k_people_are_left_empty():
+    rows = [("q1", "2025-02-03 09:00", "p1", "Sales", "Marketing", False, "", "", "t1", True),
+            ("r1", "2025-02-03 11:00", "p2", "Marketing", "Sales", False, "", "q1", "t1", False)]
+    rows += [(f"x{i}", "2025-02-04 09:00", f"w{i}", "Sales", "", False, "", "", f"u{i}", False) for i in range(6)]
+    h = communication_health(frame(rows), "quarter", k=5).iloc[0]
+    assert h["messages"] == 8 and h["cross_team_share"] == pytest.approx(2 / 8)   # eight writers: shown
+    assert pd.isna(h["median_reply_hours_across"])                               # one replier: hidden
+    assert pd.isna(h["requests"]) and pd.isna(h["unanswered_requests"])           # one requester: hidden

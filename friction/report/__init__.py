@@ -53,7 +53,7 @@ def compute(store: Store, period: str = "quarter", min_group: int = 10) -> dict:
     keep = np.array([key in shown for key in zip(phrases["label"], phrases["period"])], dtype=bool)
     phrases = phrases.loc[keep].reset_index(drop=True)
     out.update(rates=rates, pairs=pairs, label_changes=label_changes, pair_changes=pair_changes, phrases=phrases,
-               health=communication_health(msgs, period), matrix=pair_matrix(msgs, pairs, labels, period, min_group),
+               health=communication_health(msgs, period, k=min_group), matrix=pair_matrix(msgs, pairs, labels, period, min_group),
                channels=_channel_cells(msgs, min_group))
     return out
 
@@ -244,7 +244,13 @@ def _context(store: Store, data: dict, sentences: list[str], override: bool = Fa
         rate = 1000 * (g["labels"].fillna("") != "").mean()
         ch.append((str(c), rate, f"{rate:.1f} per 1,000 ({len(g):,} msgs)"))
     ctx["channels"] = Markup(bars(ch, "Flagged messages by channel"))
-    ctx["health"] = data["health"].to_dict("records")
+    ctx["health"] = [{"period": h["period"], "messages": _shown(h["messages"], "{:,.0f}"),
+                      "cross_team_share": _shown(100 * h["cross_team_share"], "{:.1f}%"),
+                      "across": _shown(h["median_reply_hours_across"], "{:g}"),
+                      "within": _shown(h["median_reply_hours_within"], "{:g}"),
+                      "requests": _shown(h["requests"], "{:,.0f}"),
+                      "unanswered": _shown(h["unanswered_requests"], "{:,.0f}")}
+                     for h in data["health"].to_dict("records")]
     chg = pd.concat([data["label_changes"].assign(author_team="all", target_team="all"), data["pair_changes"]])
     chg = chg[chg["significant"]].sort_values(["period", "q_value"], ascending=[False, True])
     ctx["changes"] = [{"label": label_name(r["label"]),
@@ -253,6 +259,11 @@ def _context(store: Store, data: dict, sentences: list[str], override: bool = Fa
                        "after": f"{r['rate_after']:.1f}", "q": f"{r['q_value']:.3g}", "called": r["called"]}
                       for _, r in chg.iterrows()]
     return ctx
+
+
+def _shown(v, fmt: str) -> str:
+    """A figure as text, or '–' where it is empty (unknown, or hidden for the group size)."""
+    return "–" if v is None or pd.isna(v) else fmt.format(v)
 
 
 def _count(v) -> str | int:
