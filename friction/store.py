@@ -66,10 +66,10 @@ def connect(path: str, wait: bool = False, poll: float = 0.5) -> duckdb.DuckDBPy
             msg = str(exc)
             if "could not set lock" in msg.lower():
                 if not wait:
-                    raise StoreError(f"{path}: the store is in use by another friction process; wait for it to "
-                                     "finish or pass --wait") from None
+                    raise StoreError(f"{path}: the store is in use by another process (a second scan?); wait for "
+                                     "it to finish or pass --wait") from None
                 if not told:
-                    print(f"waiting for {path}: the store is in use by another friction process", file=sys.stderr)
+                    print(f"waiting for {path}: the store is in use by another process", file=sys.stderr)
                     told = True
                 time.sleep(poll)
                 continue
@@ -90,6 +90,9 @@ class Store:
         self._open()
         try:
             self._create()
+        except StoreError:
+            self.con.close()
+            raise
         except duckdb.Error as exc:
             self.con.close()
             raise StoreError(f"{self.path}: not a friction store ({str(exc).splitlines()[0]})") from None

@@ -195,7 +195,7 @@ def test_a_store_in_use_says_so_in_one_line_or_waits(tmp_path):
     try:
         r = cli_run("report", "--db", tmp_path / "f.duckdb", "--out", tmp_path / "rep", "--min-group", 5)
         assert r.exit_code == 1 and r.stderr.count("\n") == 1
-        assert "the store is in use by another friction process" in r.stderr and "--wait" in r.stderr
+        assert "the store is in use by another process" in r.stderr and "--wait" in r.stderr
         (tmp_path / "in.csv").write_text("id,timestamp,author,text\nm1,2025-01-06T09:00:00Z,a@x.example,hi\n")
         r = cli_run("scan", tmp_path / "in.csv", "--db", tmp_path / "f.duckdb", "--out", tmp_path / "rep")
         assert r.exit_code == 1 and "in use" in r.stderr and "scanning" not in r.stderr
