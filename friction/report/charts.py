@@ -85,7 +85,7 @@ def heatmap(matrix: pd.DataFrame, suppressed: pd.DataFrame, title: str, cell: in
                 a = float(v) / vmax
                 fill = f"rgba(200,85,61,{0.08 + 0.92 * a:.2f})"
                 label = _fmt(float(v))
-            tip = "hidden: fewer authors than the minimum group size" if hidden else (
+            tip = "hidden to protect a small group" if hidden else (
                 f"{r} → {c}: {label} per 1,000" if label else f"{r} → {c}")
             parts.append(f'<rect x="{x}" y="{yy}" width="{cell - 2}" height="{cell - 2}" fill="{fill}">'
                          f'<title>{escape(tip)}</title></rect>')
