@@ -65,9 +65,11 @@ def test_hidden_cells_give_no_evidence_no_date_and_no_numbers(tmp_path):
     assert "OPS-EVIDENCE" in html                                       # a visible cell's evidence is
     assert "SALES-EVIDENCE" not in html                                 # (d) hidden to protect Legal
     pairs = pd.read_csv(tmp_path / "rep" / "tables" / "pairs.csv").set_index("author_team")
-    assert pairs["suppressed"].to_dict() == {"Legal": True, "Ops": False, "Sales": True}
-    assert pairs.loc["Legal", ["count", "n", "authors"]].isna().all()   # (b) no n for a hidden cell
-    assert pairs.loc["Ops", "count"] == 18 and (pairs["min_group"] == 5).all()
+    # (b) only visible pairs are listed: a hidden one would say someone there was flagged
+    assert list(pairs.index) == ["Ops"] and not pairs["suppressed"].any()
+    assert pairs.loc["Ops", "count"] == 18 and pairs.loc["Ops", "n"] == 18 and (pairs["min_group"] == 5).all()
+    rates = pd.read_csv(tmp_path / "rep" / "tables" / "rates.csv")
+    assert len(rates) == 1 and rates.loc[0, "count"] == 25                # the total is visible
 
 
 def test_a_report_states_and_records_its_k_and_the_override(tmp_path):
@@ -92,7 +94,7 @@ def test_every_csv_we_write_neutralises_spreadsheet_formulas(tmp_path):
     with Store(tmp_path / "f.duckdb") as store:
         build_report(store, tmp_path / "rep", min_group=5)
     pairs = pd.read_csv(tmp_path / "rep" / "tables" / "pairs.csv", dtype=str, keep_default_na=False)
-    assert set(pairs["author_team"]) == {"'=HYPERLINK(\"http://evil.example\",\"x\")", "'+Sales", "Legal"}
+    assert list(pairs["author_team"]) == ["'=HYPERLINK(\"http://evil.example\",\"x\")"]
     with TableWriter(str(tmp_path / "out.csv")) as out:
         out.write(pd.DataFrame({"text": ["=1+2", "-2+3", "@SUM(A1)", "\tx", "fine"], "n": [-3, 1, 2, 3, 4]}))
     back = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)

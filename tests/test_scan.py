@@ -102,9 +102,9 @@ def test_small_groups_are_hidden(scanned, tmp_path):
     r = run("report", "--db", str(scanned / "f.duckdb"), "--out", str(tmp_path / "k10"))
     assert r.exit_code == 0
     pairs = pd.read_csv(tmp_path / "k10" / "tables" / "pairs.csv")
-    flagged = pairs[pairs["count"].isna() | (pairs["count"] > 0)]   # zero cells name nobody
-    assert len(flagged) and flagged["suppressed"].all()            # three people per team < 10
-    assert flagged["count"].isna().all() and flagged["rate_per_1000"].isna().all()
+    assert pairs.empty                                             # three people per team < 10: none listed
+    rates = pd.read_csv(tmp_path / "k10" / "tables" / "rates.csv")
+    assert rates["suppressed"].all() and rates[["count", "n", "rate_per_1000"]].isna().all().all()
     html = (tmp_path / "k10" / "report.html").read_text()
     assert "hidden" in html
 

@@ -157,6 +157,8 @@ def build_report(store: Store, out_dir: str | Path, period: str = "quarter", min
                     for col in ("count", "n", "rate_per_1000", "ci_low", "ci_high", "authors"):
                         df[col] = df[col].astype(float).where(~df["suppressed"])
                     df["min_group"] = min_group
+                if name == "pairs":  # a listed hidden pair would say that someone there was flagged
+                    df = df[~df["suppressed"]]
                 p = out_dir / "tables" / f"{name}.csv"
                 tmp = outputs.path(p)
                 try:
