@@ -17,7 +17,19 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FrictionGroup(click.Group):
+    """Turns every UserError (a bad path, a locked or corrupt store, a missing key) into one line."""
+
+    def invoke(self, ctx: click.Context):
+        from .errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=FrictionGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="friction")
 def cli() -> None:
     """Find friction between teams in a company's email, chat and meeting notes.
@@ -305,6 +317,10 @@ PERIOD_OPTION = click.option("--period", type=click.Choice(["quarter", "month", 
                              show_default=True, help="Reporting period.")
 MIN_GROUP_OPTION = click.option("--min-group", type=int, default=10, show_default=True,
                                 help="Hide any cell built from fewer distinct authors than this.")
+KEY_OPTION = click.option("--key-file", envvar="FRICTION_KEY_FILE", default=None, type=click.Path(dir_okay=False),
+                          help="The pseudonym key (default: <db>.key beside the store; env FRICTION_KEY_FILE). "
+                               "Keep it apart from the store: the two together re-identify people.")
+WAIT_OPTION = click.option("--wait", is_flag=True, help="If another friction process has the store, wait for it.")
 
 
 @cli.command()
@@ -323,9 +339,11 @@ MIN_GROUP_OPTION = click.option("--min-group", type=int, default=10, show_defaul
               help="dask: classify with map_partitions on a Dask cluster.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: start a LocalCluster).")
 @click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
+@KEY_OPTION
+@WAIT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
 def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_groups, name_people, fresh,
-         workers, engine, scheduler, no_cascade, as_json):
+         workers, engine, scheduler, no_cascade, key_file, wait, as_json):
     """Scan exports and write the friction report: ingest, classify, store, report.
 
     Messages already in the store (same id, same model) are not counted twice, so
@@ -340,7 +358,7 @@ def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_
         result = run_scan(ScanOptions(inputs=paths, db=db, out=out_dir, roster=roster, period=period,
                                       model=model_path, min_group=min_group, allow_small_groups=allow_small_groups,
                                       name_people=name_people, fresh=fresh, workers=workers, engine=engine,
-                                      scheduler=scheduler, cascade=not no_cascade))
+                                      scheduler=scheduler, cascade=not no_cascade, key_file=key_file, wait=wait))
     except (PrivacyError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     if as_json:
@@ -357,8 +375,11 @@ def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_
 @click.option("--out", "out_dir", default="reports", show_default=True)
 @PERIOD_OPTION
 @MIN_GROUP_OPTION
-@click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5.")
-def report(db, out_dir, period, min_group, allow_small_groups):
+@click.option("--allow-small-groups", is_flag=True,
+              help="Permit --min-group below 5 (stated in the report, recorded in the store).")
+@KEY_OPTION
+@WAIT_OPTION
+def report(db, out_dir, period, min_group, allow_small_groups, key_file, wait):
     """Rebuild the report from the results store alone (no exports, no model needed).
 
     Example: friction report --db friction.duckdb --out reports/ --period month
@@ -371,22 +392,24 @@ def report(db, out_dir, period, min_group, allow_small_groups):
         check_min_group(min_group, allow_small_groups)
     except PrivacyError as exc:
         fail(str(exc))
-    with Store(db) as store:
-        paths = build_report(store, out_dir, period=period, min_group=min_group)
+    with Store(db, key_file=key_file, wait=wait) as store:
+        paths = build_report(store, out_dir, period=period, min_group=min_group, override=allow_small_groups)
     click.echo(f"report: {paths['html']}")
 
 
 @cli.command()
 @click.option("--db", default="friction.duckdb", show_default=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, help="Parquet file for the stored messages (pseudonymised).")
-def export(db, output):
+@KEY_OPTION
+@WAIT_OPTION
+def export(db, output, key_file, wait):
     """Write the store's messages table (labels, scores, teams, pseudonyms) to Parquet.
 
     Example: friction export --db friction.duckdb -o results.parquet
     """
     from .store import Store
 
-    with Store(db) as store:
+    with Store(db, key_file=key_file, wait=wait) as store:
         n = store.export(output)
     click.echo(f"wrote {n} messages to {output}", err=True)
 

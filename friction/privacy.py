@@ -1,8 +1,10 @@
-"""Privacy: pseudonyms for people, redaction of evidence, and the minimum group size.
+"""Privacy: pseudonyms for people, hashed ids, redaction of evidence, and the minimum group size.
 
 Messages are personal data. What leaves a scan is team-level by default: a cell built from
-fewer than `k` distinct authors is suppressed, evidence sentences are redacted (names, email
-addresses, phone numbers, handles), and per-message output carries pseudonyms, not names.
+fewer than `k` distinct authors is suppressed (and so is any cell that would give a hidden one
+away by subtraction), evidence sentences are redacted (names, email addresses, phone numbers,
+street addresses, handles), and per-message output carries pseudonyms and hashed ids, keyed by
+a key kept outside the store (keyfile.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import hashlib
 import hmac
 import re
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Hashable, Iterable, Sequence
+
+import pandas as pd
 
 #: Default minimum number of distinct authors behind any reported cell. We read message content,
 #: so we sit at the strict end of what workplace-analytics products use on metadata (5 to 10).
@@ -33,44 +37,153 @@ def check_min_group(k: int, override: bool) -> int:
     return k
 
 
+def complementary_hidden(keys: Sequence[Hashable], authors: Sequence[str], k: int,
+                         hidden: Iterable[Hashable] = ()) -> tuple[set, bool]:
+    """Which cells of one published total to hide so no small group can be derived by subtraction.
+
+    keys: the cell of each flagged message under the total; authors: its (pseudonymous) author;
+    hidden: cells hidden already (or never shown, like messages without a target team). A cell
+    from fewer than k distinct authors is hidden; then, while what the total minus the visible
+    cells leaves (the hidden cells together) comes from fewer than k distinct authors, the
+    visible cell with the fewest authors is hidden too. Returns the hidden cells and whether the
+    total itself must be hidden (nothing left to hide beside it)."""
+    names: dict = {}
+    codes = [names.setdefault(key, len(names)) for key in keys]  # keys may be tuples: group by number
+    key_of = list(names)
+    df = pd.DataFrame({"key": codes, "author": list(authors)})
+    hidden = set(hidden)
+    if df.empty:
+        return hidden, False
+    per_key = df.groupby("key")["author"].agg(["nunique", "size"])
+    hidden |= {key_of[c] for c in per_key.index[per_key["nunique"] < k]}
+    # the cell with the fewest authors (then the fewest messages) goes first: the least lost
+    order = [key_of[c] for c in per_key.sort_values(["nunique", "size"], kind="stable").index
+             if key_of[c] not in hidden]
+    hidden_codes = lambda: [names[key] for key in hidden if key in names]  # noqa: E731
+    rest = df["key"].isin(hidden_codes())
+    while rest.any() and df.loc[rest, "author"].nunique() < k:
+        if not order:
+            return hidden, True
+        hidden.add(order.pop(0))
+        rest = df["key"].isin(hidden_codes())
+    return hidden, False
+
+
 def pseudonym(person: str, secret: bytes) -> str:
-    """A stable, non-reversible stand-in for a person ('person-3f9a1c2b'), keyed by the store's secret."""
+    """A stable, non-reversible stand-in for a person ('person-3f9a1c2b'), keyed by the store's key."""
     if not person:
         return ""
     digest = hmac.new(secret, person.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
     return f"person-{digest[:8]}"
 
 
+def hashed_id(value: str, secret: bytes) -> str:
+    """A keyed stand-in for a message or thread id ('msg-…'): raw ids carry addresses, subjects
+    and meeting titles. The same id and key give the same value, so re-scans stay idempotent and
+    reply_to still points at its parent; an empty id stays empty."""
+    if not value:
+        return ""
+    digest = hmac.new(secret, b"id\x00" + value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"msg-{digest[:24]}"
+
+
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_PHONE = re.compile(r"(?<![\w-])(?:\+?\d[\d ()./-]{7,}\d)(?![\w-])")
+# 'jane.doe [at] example [dot] com', 'jane (at) example.com', 'jane at example dot com'
+_AT = r"(?:\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+(?=[\w-]+\s*(?:[\[({<]\s*dot\s*[\])}>]|\s+dot\s+)))"
+_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
+_OBFUSCATED_EMAIL = re.compile(rf"\b[\w.+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)+\b", re.IGNORECASE)
+_DATE = (r"(?!\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))(?!\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?![\d-]))"
+         r"(?!(?:19|20)\d\d\s?[-/]\s?(?:19|20)?\d\d(?![\d-]))")  # dates and year ranges are not phones
+# international and national formats of 9+ characters ('+44 20 7946 0958', '(555) 123-4567',
+# '03-1234-5678'), dates excepted
+_PHONE = re.compile(rf"(?<![\w-]){_DATE}(?:\+?\(?\d[\d ()./-]{{7,}}\d)(?![\w-])")
+# 7-digit local numbers ('555-0123', '555 0123') and bare digits after a phone word ('call 5550123')
+_PHONE_SHORT = re.compile(r"(?<![\w.,/-])\d{3}[-. ]\d{4}(?![\w/]|[.,-]\d)")
+_PHONE_CUE = re.compile(r"(?i)(\b(?:call|phone|tel|telephone|mobile|mob|cell|fax|ext|ring|text|sms|whatsapp)\b"
+                        r"[:.]?\s*(?:me\s+|us\s+)?(?:on\s+|at\s+)?)\+?\d[\d ()./-]{3,}\d")
+_STREET_TYPES = (r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|square|sq|"
+                 r"terrace|close|crescent|parkway|pkwy|highway|hwy|row|gardens|mews|grove")
+_ADDRESS = re.compile(rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
+                      r"|\b[A-ZÄÖÜ][\wäöüß]*(?:straße|strasse|str\.|weg|gasse|platz|allee)\s+\d{1,4}[a-z]?\b"
+                      r"|\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w.-]{1,30}")
 _URL = re.compile(r"\bhttps?://\S+")
 _TEAM_WORDS = {"here", "channel", "everyone"}
+_PARTS = re.compile(r"[\s._+-]+")
+_ADDRESS_PUNCT = re.compile(r"[<>\"(),;:\[\]]")
+_WORDS = re.compile(r"(?<!@)[^\W_]+(?:[._'’-][^\W_]+)*")
+_JOINERS = re.compile(r"([._'’-])")
+_RUN_OF_PEOPLE = re.compile(r"\[PERSON\](?:\s+\[PERSON\])+")
+
+
+def name_words(identities: Iterable[str], keep: Iterable[str] = ()) -> tuple[set[str], set[str]]:
+    """Whole phrases and single words to redact for these roster identities (names, aliases,
+    handles, email addresses), lower-cased: an address adds its local part ('aiko.tanaka') and
+    that part's pieces ('aiko', 'tanaka'); a name adds its words of three letters or more. Team
+    names and their words are left out, since reports are about teams."""
+    keep = {k.lower() for k in keep if k}
+    keep_words = {w for k in keep for w in k.split()}
+    phrases: set[str] = set()
+    words: set[str] = set()
+    for ident in identities:
+        ident = " ".join(str(ident or "").lower().split())
+        # 'Priya Shah <priya.shah@acme.example>', '"Shah, Priya"', '@atanaka'
+        pieces = [e.split("@", 1)[0] for e in _EMAIL.findall(ident)]
+        rest = " ".join(_ADDRESS_PUNCT.sub(" ", _EMAIL.sub(" ", ident)).split()).lstrip("@")
+        for piece in pieces + ([rest] if rest else []):
+            phrases.add(piece)
+            words.update(p for p in _PARTS.split(piece) if len(p) > 2)
+    return phrases - keep - keep_words, words - keep - keep_words
 
 
 class Redactor:
-    """Replaces people's names, email addresses, phone numbers, @handles and URLs with tags.
+    """Replaces people's names, email addresses (plain or obfuscated), phone numbers, street
+    addresses, @handles and URLs with tags.
 
-    Names come from spaCy's English NER (PERSON) plus every name and first name on the roster;
-    team names are left alone, since reports are about teams.
+    Names come from spaCy's English NER (PERSON) plus every name, alias, handle and address local
+    part on the roster, matched as whole words whatever their case ('priya', 'atanaka'). A roster
+    word that is also an English stop word ('Will', 'May') is matched only when capitalised, so
+    the verb survives. Team names are left alone, since reports are about teams.
     """
 
     def __init__(self, names: Iterable[str] = (), keep: Iterable[str] = ()):
+        from spacy.lang.en.stop_words import STOP_WORDS
+
         self.keep = {k.lower() for k in keep if k}
-        words = set()
-        for n in names:
-            n = (n or "").strip()
-            if n and "@" not in n:
-                words.add(n)
-                words.update(p for p in n.split() if len(p) > 2 and p[0].isupper())
-        words -= {w for w in words if w.lower() in self.keep}
-        self._names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b") \
-            if words else None
-        # Full names also in lower case ("priya shah" in chat); single first names only as written,
-        # since many are also words ("Will", "Mark").
-        full = sorted((w for w in words if " " in w), key=len, reverse=True)
-        self._full_names = re.compile(r"\b(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in full) + r")\b",
-                                      re.IGNORECASE) if full else None
+        phrases, words = name_words(names, keep)
+        # One set lookup per word of text, whatever the roster's size (an alternation of every
+        # name costs time per name at every position: seconds per chunk for a large company).
+        lookup = words | {p for p in phrases if " " not in p and len(p) > 2}
+        #: every lower-case roster word, for word lists that must never carry a name
+        self.words = frozenset(lookup)
+        self._stop = frozenset(w for w in lookup if w in STOP_WORDS)
+        self._lookup = frozenset(lookup - self._stop)
+        # names of several words with a part too short to look up alone ('Li Na'): a pattern
+        short = sorted((p for p in phrases if " " in p and any(len(w) <= 2 for w in p.split())), key=len, reverse=True)
+        self._short_names = re.compile(r"(?<![\w@])(" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in short)
+                                       + r")(?![\w@])", re.IGNORECASE) if short else None
+
+    def _name(self, word: str) -> bool:
+        low = word.lower()
+        return low in self._lookup or (low in self._stop and word[:1].isupper())
+
+    def _redact_names(self, text: str) -> str:
+        """Roster names as whole words: a word, or a part of a dotted/hyphenated word
+        ('priya.s', "priya's"), that is a roster name becomes [PERSON]."""
+        def one(m: re.Match) -> str:
+            word = m.group(0)
+            if self._name(word):
+                return "[PERSON]"
+            parts = _JOINERS.split(word)
+            if len(parts) == 1:
+                return word
+            return "".join("[PERSON]" if i % 2 == 0 and self._name(part) else part for i, part in enumerate(parts))
+
+        if self._short_names is not None:
+            text = self._short_names.sub("[PERSON]", text)
+        if self._lookup or self._stop:
+            text = _RUN_OF_PEOPLE.sub("[PERSON]", _WORDS.sub(one, text))
+        return text
 
     def people(self, texts: Sequence[str]) -> list[set[str]]:
         """Each text's PERSON names found by spaCy's NER (team names excluded); empty sets when
@@ -99,12 +212,13 @@ class Redactor:
                               "[PERSON]", text)
             text = _URL.sub("[URL]", text)
             text = _EMAIL.sub("[EMAIL]", text)
+            text = _OBFUSCATED_EMAIL.sub("[EMAIL]", text)
+            text = _ADDRESS.sub("[ADDRESS]", text)
+            text = _PHONE_CUE.sub(lambda m: m.group(1) + "[PHONE]", text)
             text = _PHONE.sub("[PHONE]", text)
+            text = _PHONE_SHORT.sub("[PHONE]", text)
             text = _HANDLE.sub(lambda m: m.group(0) if m.group(0)[1:].lower() in _TEAM_WORDS else "@[PERSON]", text)
-            if self._full_names is not None:
-                text = self._full_names.sub("[PERSON]", text)
-            if self._names is not None:
-                text = self._names.sub("[PERSON]", text)
+            text = self._redact_names(text)
             out.append(text)
         return out
 

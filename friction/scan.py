@@ -23,7 +23,7 @@ import pandas as pd
 
 from .ingest import IngestSummary, Roster, read_messages
 from .memory import release_memory
-from .privacy import DEFAULT_MIN_GROUP, Redactor, check_min_group, pseudonym
+from .privacy import DEFAULT_MIN_GROUP, Redactor, check_min_group, hashed_id, pseudonym
 from .store import Store
 from .teams import TeamFinder
 from .trends import is_request, token_bag
@@ -57,6 +57,8 @@ class ScanOptions:
     workers: int = 1
     scheduler: str | None = None   # dask scheduler address; None starts a LocalCluster
     cascade: bool = True
+    key_file: str | None = None    # the pseudonym key (default: <db>.key)
+    wait: bool = False             # wait for another scan on the same store instead of stopping
     extra: dict = field(default_factory=dict)
 
 
@@ -97,7 +99,8 @@ def classify_chunk(chunk: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
         return pd.DataFrame()
     # In a worker process TIMINGS is unset: timings then travel back with the rows (attrs).
     timings = TIMINGS if TIMINGS is not None else (Counter() if cfg.timed else None)
-    names = sorted(set(roster.names) | set(chunk["author"].dropna()))
+    # every roster name, alias, handle and address, and every author as exported
+    names = sorted(set(roster.names) | set(roster.people) | set(chunk["author"].dropna()))
     redactor = Redactor(names=names, keep=roster.teams)
     labelled = label_messages(model, chunk, cascade=cfg.cascade, timings=timings)
     with _Clock(timings)("prepare: teams, redaction, tokens"):
@@ -117,18 +120,21 @@ def merge_timings(rows: pd.DataFrame) -> None:
 
 def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFinder, redactor: Redactor,
             secret: bytes, name_people: bool) -> pd.DataFrame:
-    """A classified chunk -> store rows: target team, pseudonymised author, redacted evidence,
-    token bag (redacted) and request flag. The raw text itself is not stored."""
+    """A classified chunk -> store rows: target team, pseudonymised author, keyed hashes for the
+    message id, thread id and reply link, redacted evidence, token bag (redacted, no roster
+    word) and request flag. The raw text, the subject and the origin file are not stored."""
     out = labelled.copy()
     texts = out["text"].tolist()
     out["target_team"] = finder.find(texts, out["author_team"].tolist(), out["recipients"].fillna("").tolist())
     out["recipient_teams"] = finder.recipient_teams(out["recipients"].fillna("").tolist())
     out["is_request"] = is_request(texts)
-    bags = token_bag(redactor.redact_for_counting(texts))
+    bags = token_bag(redactor.redact_for_counting(texts), drop=redactor.words)
     out["evidence"] = _redact_evidence(out["evidence"].fillna("").tolist(), redactor)
     out["tokens"] = bags
     if not name_people:
         out["author"] = [pseudonym(a, secret) for a in out["author"].fillna("")]
+    for col in ("id", "thread_id", "reply_to"):
+        out[col] = [hashed_id(str(v), secret) for v in out[col].fillna("")] if col in out else ""
     out["model_id"] = model_id
     out["scan_id"] = scan_id
     return out.drop(columns=["text"])
@@ -154,7 +160,9 @@ def find_roster(inputs: Sequence[str]) -> str | None:
 
 def _new_chunks(opts: ScanOptions, store: Store, model_id: str, roster: Roster, roster_path: str | None,
                 summary: IngestSummary, bar) -> Iterator[pd.DataFrame]:
-    """Ingested chunks minus what the store already holds (resume / re-scan)."""
+    """Ingested chunks minus what the store already holds (resume / re-scan), matched by the
+    keyed hash of each id, as stored."""
+    secret = store.secret()
     clock = _clock()
     it = iter(read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
                             exclude=[roster_path] if roster_path else []))
@@ -166,19 +174,39 @@ def _new_chunks(opts: ScanOptions, store: Store, model_id: str, roster: Roster, 
         bar.update(len(chunk))
         if not opts.fresh:
             with clock("store: resume check"):
-                chunk = chunk[~chunk["id"].isin(store.known_ids(chunk["id"].tolist(), model_id))]
+                hashed = [hashed_id(str(i), secret) for i in chunk["id"]]
+                known = store.known_ids(hashed, model_id)
+                chunk = chunk[[h not in known for h in hashed]]
         if len(chunk):
             yield chunk
 
 
 def run_scan(opts: ScanOptions) -> dict:
-    """Run a whole scan; returns what happened (paths, counts) for the CLI to print."""
+    """Run a whole scan; returns what happened (paths, counts) for the CLI to print.
+
+    What can fail cheaply is checked first (the group size, the output folder, the store: its
+    lock, its file, its key), so nothing is classified for a scan that cannot finish."""
+    import duckdb
+
+    from .report import check_report_target
+    from .store import StoreError
+
+    check_min_group(opts.min_group, opts.allow_small_groups)
+    check_report_target(opts.out)  # a bad --out fails now, not after classification
+    with Store(opts.db, key_file=opts.key_file, wait=opts.wait) as store:
+        try:
+            return _scan_into(opts, store, store.secret())
+        except duckdb.Error as exc:  # e.g. the disk filled up while writing
+            raise StoreError(f"{opts.db}: cannot write to the store ({str(exc).splitlines()[0]})") from None
+
+
+def _scan_into(opts: ScanOptions, store: Store, secret: bytes) -> dict:
+    """The scan proper, into an open store: ingest, classify, upsert, report."""
     from tqdm.auto import tqdm
 
     from .model import default_model_path, model_identity
     from .report import build_report
 
-    check_min_group(opts.min_group, opts.allow_small_groups)
     model_path = str(opts.model or default_model_path())
     model_id, label_ids = model_identity(model_path)  # the weights load where classification runs
     roster_path = opts.roster or find_roster(opts.inputs)
@@ -186,31 +214,31 @@ def run_scan(opts: ScanOptions) -> dict:
         print(f"using the roster found in the input folder: {roster_path}", file=sys.stderr)
     roster = Roster.load(roster_path) if roster_path else Roster()
     summary = IngestSummary(echo=True)
-    with Store(opts.db) as store:
-        scan_id = store.begin_scan(opts.inputs, model_id, model_path, opts.period, opts.min_group,
-                                   opts.allow_small_groups, opts.name_people,
-                                   {"roster": roster_path, "fresh": opts.fresh, "engine": opts.engine,
-                                    "workers": opts.workers, "cascade": opts.cascade, **opts.extra})
-        cfg = StageConfig(model_path, roster_path, store.secret().hex(), opts.name_people, scan_id, opts.cascade,
-                          timed=TIMINGS is not None)
-        bar = tqdm(desc="scanning", unit="msg", disable=not opts.progress, file=sys.stderr)
-        chunks = _new_chunks(opts, store, model_id, roster, roster_path, summary, bar)
-        if opts.engine == "dask":
-            from .engines import run_dask
+    scan_id = store.begin_scan(opts.inputs, model_id, model_path, opts.period, opts.min_group,
+                               opts.allow_small_groups, opts.name_people,
+                               {"roster": roster_path, "fresh": opts.fresh, "engine": opts.engine,
+                                "workers": opts.workers, "cascade": opts.cascade, **opts.extra})
+    cfg = StageConfig(model_path, roster_path, secret.hex(), opts.name_people, scan_id, opts.cascade,
+                      timed=TIMINGS is not None)
+    bar = tqdm(desc="scanning", unit="msg", disable=not opts.progress, file=sys.stderr)
+    chunks = _new_chunks(opts, store, model_id, roster, roster_path, summary, bar)
+    if opts.engine == "dask":
+        from .engines import run_dask
 
-            new = run_dask(chunks, cfg, store, label_ids, opts.scheduler, opts.workers)
-        elif opts.engine == "pool" or opts.workers > 1:
-            from .engines import run_pool
+        new = run_dask(chunks, cfg, store, label_ids, opts.scheduler, opts.workers)
+    elif opts.engine == "pool" or opts.workers > 1:
+        from .engines import run_pool
 
-            new = run_pool(chunks, cfg, store, label_ids, max(1, opts.workers))
-        else:
-            new = 0
-            for c in chunks:
-                rows = classify_chunk(c, cfg)
-                with _clock()("store: upsert"):
-                    new += store.upsert(rows, label_ids)
-        bar.close()
-        store.finish_scan(scan_id, summary.as_dict(), new)
-        with _clock()("report"):
-            paths = build_report(store, opts.out, period=opts.period, min_group=opts.min_group)
+        new = run_pool(chunks, cfg, store, label_ids, max(1, opts.workers))
+    else:
+        new = 0
+        for c in chunks:
+            rows = classify_chunk(c, cfg)
+            with _clock()("store: upsert"):
+                new += store.upsert(rows, label_ids)
+    bar.close()
+    store.finish_scan(scan_id, summary.as_dict(), new)
+    with _clock()("report"):
+        paths = build_report(store, opts.out, period=opts.period, min_group=opts.min_group,
+                             override=opts.allow_small_groups)
     return {"scan_id": scan_id, "new_messages": new, "ingest": summary.as_dict(), "report": paths}

@@ -6,15 +6,20 @@ Tables
   messages  one row per (message id, model id): timestamp, channel, pseudonymised author,
             author team, target team, thread/reply links, per-label score_<id> and flag_<id>,
             redacted evidence, a redacted token bag for distinctive phrases, the scan that wrote it.
-  meta      the store's secret for pseudonyms (so a person keeps one pseudonym across scans).
+  reports   one row per report built: when, period, the minimum group size it used, any override.
+  meta      the id format; never the key (see keyfile.py: the key lives in its own file).
 
-Re-scanning overlapping exports never double-counts: rows are upserted by (id, model_id).
+Message ids, thread ids and reply_to links are keyed hashes (raw ids carry addresses, subjects
+and meeting titles). Re-scanning overlapping exports never double-counts: the same raw id and
+key give the same hash, and rows are upserted by (id, model_id).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
+import os
+import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -22,7 +27,12 @@ from typing import Iterator, Sequence
 import duckdb
 import pandas as pd
 
+from .errors import UserError
+from .keyfile import KeyFileError, key_path, read_key, write_key
+from .privacy import hashed_id
+
 MEMORY_LIMIT = "512MB"
+ID_FORMAT = "hmac-sha256-v1"
 
 BASE_COLUMNS = {
     "id": "VARCHAR", "model_id": "VARCHAR", "scan_id": "INTEGER", "timestamp": "TIMESTAMPTZ",
@@ -33,17 +43,67 @@ BASE_COLUMNS = {
 }
 
 
-class Store:
-    """A thin layer over one DuckDB file (or ':memory:')."""
+class StoreError(UserError):
+    """The store cannot be used as asked; the message is one line naming the file."""
 
-    def __init__(self, path: str | Path = "friction.duckdb"):
+
+def connect(path: str, wait: bool = False, poll: float = 0.5) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, turning DuckDB's errors into one clear line: another scan holds
+    the store (or, with wait, wait for it), or the file is not a DuckDB store."""
+    if path != ":memory:":
+        p = Path(path)
+        if p.is_dir():
+            raise StoreError(f"{path}: is a folder, not a store file")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{p.parent}: cannot create the store's folder ({exc.strerror or exc})") from None
+    told = False
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.Error as exc:
+            msg = str(exc)
+            if "could not set lock" in msg.lower():
+                if not wait:
+                    raise StoreError(f"{path}: the store is in use by another process (a second scan?); wait for "
+                                     "it to finish or pass --wait") from None
+                if not told:
+                    print(f"waiting for {path}: the store is in use by another process", file=sys.stderr)
+                    told = True
+                time.sleep(poll)
+                continue
+            if "not a valid DuckDB database" in msg or "Corrupt" in msg or "corrupt" in msg:
+                raise StoreError(f"{path}: not a DuckDB store (empty or corrupt file); move it aside or "
+                                 "pass another --db") from None
+            raise StoreError(f"{path}: cannot open the store ({msg.splitlines()[0]})") from None
+
+
+class Store:
+    """A thin layer over one DuckDB file (or ':memory:'), with its key in a separate file."""
+
+    def __init__(self, path: str | Path = "friction.duckdb", key_file: str | None = None, wait: bool = False):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(self.path)
+        self.key_file = None if self.path == ":memory:" and not key_file else key_path(self.path, key_file)
+        self._secret: bytes | None = None
+        self._wait = wait
+        self._open()
+        try:
+            self._create()
+        except StoreError:
+            self.con.close()
+            raise
+        except duckdb.Error as exc:
+            self.con.close()
+            raise StoreError(f"{self.path}: not a friction store ({str(exc).splitlines()[0]})") from None
+
+    def _open(self) -> None:
+        self.con = connect(self.path, self._wait)
         # DuckDB's cache may otherwise grow to most of the machine's memory over a long scan;
         # past this it spills to disk.
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+
+    def _create(self) -> None:
         self.con.execute("""CREATE TABLE IF NOT EXISTS scans (
             scan_id INTEGER PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
             inputs VARCHAR, model_id VARCHAR, model_path VARCHAR, period VARCHAR,
@@ -53,6 +113,13 @@ class Store:
         cols = ", ".join(f'"{c}" {t}' for c, t in BASE_COLUMNS.items())
         self.con.execute(f"CREATE TABLE IF NOT EXISTS messages ({cols}, PRIMARY KEY (id, model_id))")
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        self.con.execute("""CREATE TABLE IF NOT EXISTS reports (
+            made_at TIMESTAMPTZ, period VARCHAR, min_group INTEGER, min_group_override BOOLEAN, out_dir VARCHAR)""")
+        legacy = self._one("SELECT value FROM meta WHERE key = 'pseudonym_secret'")
+        if legacy is not None:
+            self._move_key_out(bytes.fromhex(legacy[0]))
+        elif self._one("SELECT 1 FROM meta WHERE key = 'id_format'") is None and not self._has_messages():
+            self.con.execute("INSERT INTO meta VALUES ('id_format', ?)", [ID_FORMAT])
 
     def _one(self, sql: str, params: list | None = None):
         """The first row of a query, or None. Fetches everything, so no result is left open
@@ -60,15 +127,84 @@ class Store:
         rows = self.con.execute(sql, params or []).fetchall()
         return rows[0] if rows else None
 
-    # ------------------------------------------------------------------ meta
+    # ------------------------------------------------------------------ key
     def secret(self) -> bytes:
-        """The per-store key for pseudonyms, created on first use."""
-        row = self._one("SELECT value FROM meta WHERE key = 'pseudonym_secret'")
-        if row is None:
-            value = secrets.token_hex(32)
-            self.con.execute("INSERT INTO meta VALUES ('pseudonym_secret', ?)", [value])
-            return bytes.fromhex(value)
-        return bytes.fromhex(row[0])
+        """The key for pseudonyms and hashed ids, read from the key file (created with the store).
+        A store that already holds rows and has lost its key is refused: a new key would give
+        everyone new pseudonyms and count every message twice."""
+        if self._secret is not None:
+            return self._secret
+        if self.key_file is None:  # an in-memory store: a key for this session only
+            self._secret = os.urandom(32)
+            return self._secret
+        try:
+            value = read_key(self.key_file)
+            if value is None:
+                if self._has_messages():
+                    raise StoreError(f"{self.key_file}: the pseudonym key of {self.path} is missing; restore it "
+                                     "(or pass --key-file): a new key would re-count every stored message")
+                value = write_key(self.key_file)
+        except KeyFileError as exc:
+            raise StoreError(str(exc)) from None
+        self._secret = value
+        return value
+
+    def _has_messages(self) -> bool:
+        return self._one("SELECT 1 FROM messages LIMIT 1") is not None
+
+    def _move_key_out(self, legacy: bytes) -> None:
+        """An older store kept its key in `meta`: write it to the key file, hash the raw ids it
+        holds with it (so re-scans still match), and delete it from the store."""
+        try:
+            current = read_key(self.key_file) if self.key_file is not None else None
+            if current is not None and current != legacy:
+                raise StoreError(f"{self.key_file}: holds a different key from the one inside {self.path}; "
+                                 "move one of them aside")
+            if current is None and self.key_file is not None:
+                write_key(self.key_file, legacy)
+        except KeyFileError as exc:
+            raise StoreError(str(exc)) from None
+        self._secret = legacy
+        if self._one("SELECT 1 FROM meta WHERE key = 'id_format'") is None:
+            self._hash_raw_ids(legacy)
+        self.con.execute("DELETE FROM meta WHERE key = 'pseudonym_secret'")
+        self._rewrite()
+        print(f"moved the pseudonym key out of {self.path} into {self.key_file}; keep that file apart from the "
+              "store (older copies of the store still hold the key)", file=sys.stderr)
+
+    def _rewrite(self) -> None:
+        """Copy the store into a fresh file and put that in its place: a deleted or updated value
+        (the old key, raw ids) otherwise lingers in the file's free blocks."""
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        tmp = path.with_name(f".{path.name}.rewrite-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        name = self._one("SELECT current_database()")[0].replace('"', '""')
+        self.con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS friction_fresh")
+        try:
+            self.con.execute(f'COPY FROM DATABASE "{name}" TO friction_fresh')
+        finally:
+            self.con.execute("DETACH friction_fresh")
+        self.con.close()
+        os.replace(tmp, path)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        self._open()
+
+    def _hash_raw_ids(self, secret: bytes) -> None:
+        """Replace raw message ids, thread ids and reply_to links by their keyed hashes."""
+        raw = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT v FROM (SELECT id AS v FROM messages UNION SELECT thread_id FROM messages "
+            "UNION SELECT reply_to FROM messages) WHERE v IS NOT NULL AND v <> ''").fetchall()]
+        if raw:
+            self.con.register("_idmap", pd.DataFrame({"old": raw, "new": [hashed_id(v, secret) for v in raw]}))
+            try:
+                for col in ("id", "thread_id", "reply_to"):
+                    self.con.execute(f'UPDATE messages SET "{col}" = _idmap.new FROM _idmap '
+                                     f'WHERE messages."{col}" = _idmap.old')
+            finally:
+                self.con.unregister("_idmap")
+        self.con.execute("INSERT INTO meta VALUES ('id_format', ?)", [ID_FORMAT])
 
     # ------------------------------------------------------------------ scans
     def begin_scan(self, inputs: Sequence[str], model_id: str, model_path: str, period: str,
@@ -90,6 +226,15 @@ class Store:
 
     def scans(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM scans ORDER BY scan_id").df()
+
+    def record_report(self, period: str, min_group: int, override: bool, out_dir: str) -> None:
+        """Note a report's minimum group size and any override (a report may use another k than
+        the scan that filled the store)."""
+        self.con.execute("INSERT INTO reports VALUES (?, ?, ?, ?, ?)",
+                         [datetime.now(timezone.utc), period, min_group, override, str(out_dir)])
+
+    def reports(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM reports ORDER BY made_at").df()
 
     # ------------------------------------------------------------------ messages
     def known_ids(self, ids: Sequence[str], model_id: str) -> set[str]:
@@ -169,15 +314,28 @@ class Store:
         return [c[len("score_"):] for c in self._columns() if c.startswith("score_")]
 
     def export(self, path: str, model_id: str | None = None) -> int:
-        """Write the messages table to Parquet (the bulk format)."""
+        """Write the messages table to Parquet (the bulk format), through a temporary file in the
+        same folder that replaces `path` only when complete (never through a symlink)."""
+        from .safe_write import SafeWriteError, check_target, temp_beside
+
         model_id = model_id or self.latest_model()
-        if model_id is None:
-            self.messages().to_parquet(path, index=False)
-            return 0
-        # DuckDB writes the Parquet itself, streaming: no DataFrame of every message in memory.
-        self.con.execute("COPY (SELECT * FROM messages WHERE model_id = ? ORDER BY timestamp, id) "
-                         f"TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)", [model_id])
-        return self._one("SELECT count(*) FROM messages WHERE model_id = ?", [model_id])[0]
+        check_target(Path(path))
+        tmp = temp_beside(Path(path))
+        try:
+            if model_id is None:
+                self.messages().to_parquet(tmp, index=False)
+                n = 0
+            else:
+                # DuckDB writes the Parquet itself, streaming: no DataFrame of every message in memory.
+                self.con.execute("COPY (SELECT * FROM messages WHERE model_id = ? ORDER BY timestamp, id) "
+                                 f"TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)", [model_id])
+                n = self._one("SELECT count(*) FROM messages WHERE model_id = ?", [model_id])[0]
+            os.replace(tmp, path)
+        except (OSError, duckdb.Error) as exc:
+            tmp.unlink(missing_ok=True)
+            raise SafeWriteError(f"{path}: cannot write ({getattr(exc, 'strerror', None) or str(exc).splitlines()[0]})") \
+                from None
+        return n
 
     def close(self) -> None:
         self.con.close()

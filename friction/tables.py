@@ -9,6 +9,8 @@ from typing import BinaryIO, Iterator
 
 import pandas as pd
 
+from .safe_write import SafeWriteError, check_target, publish, temp_beside
+
 TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
                   ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
@@ -42,6 +44,26 @@ def iter_table(fh: BinaryIO, fmt: str, chunk_size: int = 20_000) -> Iterator[pd.
         raise ValueError(f"unknown table format {fmt!r}")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy where every text cell a spreadsheet would run as a formula (starting with =, +, -,
+    @, tab or carriage return: the OWASP CSV-injection rule) starts with a quote instead, for
+    every CSV we write. Numbers keep their sign: only text cells change."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    out.columns = [("'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) else c) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, fh, **kwargs) -> None:
+    """df.to_csv with formula cells neutralised: the one way we write CSV."""
+    neutralise_formulas(df).to_csv(fh, index=False, **kwargs)
+
+
 def read_table(path: str) -> pd.DataFrame:
     """A whole table into memory (for small tables: rosters, labelled data, results)."""
     fmt = table_format(path)
@@ -56,14 +78,18 @@ class TableWriter:
     """Append DataFrame chunks to one output file; the format comes from its extension.
 
     Rows go to a temporary file beside the output and are moved into place on close, so an
-    interrupted run never leaves a half-written table under the final name.
+    interrupted run never leaves a half-written table under the final name; a symlink at the
+    output is refused rather than written through. CSV cells that a spreadsheet would run as
+    formulas are neutralised.
     """
 
     def __init__(self, path: str):
         self.path = path
         self.fmt = table_format(path)
         self.rows = 0
-        self._tmp = None if path == "-" else Path(path).with_name(f".{Path(path).name}.partial")
+        if path != "-":
+            check_target(Path(path))
+        self._tmp = None if path == "-" else temp_beside(Path(path))
         self._fh = None
         self._pq = None
         self._schema = None
@@ -72,6 +98,15 @@ class TableWriter:
         return self
 
     def write(self, df: pd.DataFrame) -> None:
+        """Append a chunk; a failed write (a full disk) becomes one SafeWriteError line."""
+        try:
+            self._write(df)
+        except SafeWriteError:
+            raise
+        except OSError as exc:
+            raise SafeWriteError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+
+    def _write(self, df: pd.DataFrame) -> None:
         if self.path == "-":
             if len(df):
                 sys.stdout.write(_jsonl(df))
@@ -92,21 +127,29 @@ class TableWriter:
             else:
                 first = False
             if self.fmt in ("csv", "tsv"):
-                df.to_csv(self._fh, index=False, header=first, sep="\t" if self.fmt == "tsv" else ",",
+                write_csv(df, self._fh, header=first, sep="\t" if self.fmt == "tsv" else ",",
                           date_format="%Y-%m-%dT%H:%M:%S%z")
             elif len(df):
                 self._fh.write(_jsonl(df))
         self.rows += len(df)
 
     def close(self) -> None:
-        if self._pq is not None:
-            self._pq.close()
-        if self._fh is not None:
-            self._fh.close()
-        if self._tmp is not None:
-            if self._pq is None and self._fh is None:
-                self._write_empty()
-            self._tmp.replace(self.path)
+        """Finish the file and move it into place; on failure the temporary file is removed."""
+        try:
+            if self._pq is not None:
+                self._pq.close()
+            if self._fh is not None:
+                self._fh.close()
+            if self._tmp is not None:
+                if self._pq is None and self._fh is None:
+                    self._write_empty()
+                publish(self._tmp, Path(self.path))
+        except OSError as exc:
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+            if isinstance(exc, SafeWriteError):
+                raise
+            raise SafeWriteError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
 
     def _write_empty(self) -> None:
         from .ingest.schema import empty_frame
@@ -115,7 +158,7 @@ class TableWriter:
         if self.fmt == "parquet":
             empty.to_parquet(self._tmp, index=False)
         elif self.fmt in ("csv", "tsv"):
-            empty.to_csv(self._tmp, index=False, sep="\t" if self.fmt == "tsv" else ",")
+            write_csv(empty, self._tmp, sep="\t" if self.fmt == "tsv" else ",")
         else:
             self._tmp.write_text("")
 

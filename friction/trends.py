@@ -56,7 +56,8 @@ def _with_rates(df: pd.DataFrame, k_col: str = "count", n_col: str = "n") -> pd.
 
 def label_rates(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, k: int) -> pd.DataFrame:
     """Per period and label: flagged messages, all messages, rate per 1,000 with 95% interval,
-    distinct authors behind the count, and whether the cell is suppressed (< k authors)."""
+    distinct authors behind the count, and whether the cell is suppressed (< k authors, zero
+    included: a hidden cell must not say whether anyone was flagged)."""
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
     m = m[m["period"] != ""]
     rows = []
@@ -67,13 +68,20 @@ def label_rates(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, k: in
                          "authors": hit["author"].nunique()})
     out = pd.DataFrame(rows, columns=["period", "label", "count", "n", "authors"])
     out = _with_rates(out)
-    out["suppressed"] = (out["authors"] < k) & (out["count"] > 0)
+    out["suppressed"] = out["authors"] < k
     return out
+
+
+def team_sizes(msgs: pd.DataFrame) -> pd.Series:
+    """Distinct authors per team over the whole store: how many people a team is known to have."""
+    return msgs.groupby(msgs["author_team"].fillna("unknown"))["author"].nunique()
 
 
 def pair_rates(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, k: int) -> pd.DataFrame:
     """Per period, label and (author team -> target team): count, rate per 1,000 messages the
-    author team wrote that period, interval, and suppression (< k distinct authors)."""
+    author team wrote that period, interval, and suppression: fewer than k distinct authors
+    behind the cell (zero included), or a target team known to have fewer than k people (a rise
+    towards a team of two is about those two)."""
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
     m = m[(m["period"] != "") & (m["target_team"].fillna("") != "")]
     written = msgs.assign(period=assign_period(msgs["timestamp"], period)).groupby(["period", "author_team"]).size()
@@ -97,8 +105,74 @@ def pair_rates(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, k: int
         out = pd.concat([out, pd.DataFrame(full, columns=out.columns)], ignore_index=True)
         out = out.sort_values(["label", "author_team", "target_team", "period"]).reset_index(drop=True)
     out = _with_rates(out)
-    out["suppressed"] = (out["authors"] < k) & (out["count"] > 0)
+    sizes = team_sizes(msgs)
+    out["suppressed"] = (out["authors"] < k) | (out["target_team"].map(sizes).fillna(0) < k)
     return out
+
+
+def protect_complements(msgs: pd.DataFrame, rates: pd.DataFrame, pairs: pd.DataFrame, label_ids: Sequence[str],
+                        period: str, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Complementary suppression: a label's count in a period (all teams) minus its visible team
+    pairs must not reveal a small group. Messages outside every pair (no target team) count as
+    hidden, since they are never shown. Hides more pair cells, or the total, as needed."""
+    from .privacy import complementary_hidden
+
+    rates, pairs = rates.copy(), pairs.copy()
+    m = msgs.assign(period=assign_period(msgs["timestamp"], period))
+    m = m[m["period"] != ""]
+    target = m["target_team"].fillna("")
+    m = m.assign(cell=[(a, t) if t else "" for a, t in zip(m["author_team"].fillna("unknown"), target)])
+    cell = pd.Series(list(zip(pairs["author_team"], pairs["target_team"])), index=pairs.index, dtype=object)
+    for lid in label_ids:
+        flagged = m[m[f"flag_{lid}"].fillna(False).astype(bool)]
+        for per, g in flagged.groupby("period"):
+            at_rate = (rates["label"] == lid) & (rates["period"] == per)
+            at_pair = (pairs["label"] == lid) & (pairs["period"] == per)
+            if rates.loc[at_rate, "suppressed"].all():
+                pairs.loc[at_pair, "suppressed"] = True
+                continue
+            hidden, total_hidden = complementary_hidden(g["cell"], g["author"], k,
+                                                        {""} | set(cell[at_pair & pairs["suppressed"]]))
+            pairs.loc[at_pair & cell.isin(hidden), "suppressed"] = True
+            if total_hidden:
+                rates.loc[at_rate, "suppressed"] = True
+    return rates, pairs
+
+
+def pair_matrix(msgs: pd.DataFrame, pairs: pd.DataFrame, label_ids: Sequence[str], period: str,
+                k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The heat map over the whole span: flagged messages (any label) per 1,000 the author team
+    wrote, per author team (rows) and target team (columns), and which cells are hidden. A cell
+    is hidden when fewer than k distinct authors are behind it (zero included), when the target
+    team has fewer than k people, or when its flagged messages outside the visible per-period
+    cells (which a reader could subtract) come from fewer than k authors."""
+    known = (msgs["target_team"].fillna("") != "") & (msgs["author_team"].fillna("unknown") != "unknown")
+    m = msgs.loc[known].assign(period=assign_period(msgs.loc[known, "timestamp"], period))
+    teams = sorted((set(m["author_team"]) | set(m["target_team"])) - {"unknown", ""})
+    mat = pd.DataFrame(np.nan, index=teams, columns=teams)
+    hid = pd.DataFrame(True, index=teams, columns=teams)
+    if not teams:
+        return mat, hid
+    for t in teams:
+        hid.loc[t, t] = False  # the diagonal is empty by construction, not by data
+    sizes = team_sizes(msgs)
+    written = msgs.groupby("author_team").size()
+    visible = pairs[~pairs["suppressed"]]
+    shown = set(zip(visible["label"], visible["period"], visible["author_team"], visible["target_team"]))
+    flags = {lid: m[f"flag_{lid}"].fillna(False).astype(bool) for lid in label_ids}
+    any_flag = m["labels"].fillna("") != ""
+    covered = pd.Series(False, index=m.index)
+    for lid, f in flags.items():
+        keys = list(zip([lid] * len(m), m["period"], m["author_team"], m["target_team"]))
+        covered |= f & pd.Series([key in shown for key in keys], index=m.index)
+    for (a, t), g in m[any_flag].groupby(["author_team", "target_team"]):
+        if a not in teams or t not in teams or a == t:
+            continue
+        mat.loc[a, t] = 1000 * len(g) / max(1, written.get(a, 0))
+        rest = g[~covered.loc[g.index]]
+        hid.loc[a, t] = bool(g["author"].nunique() < k or sizes.get(t, 0) < k
+                             or (len(rest) and rest["author"].nunique() < k))
+    return mat.where(~hid), hid
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
@@ -149,14 +223,18 @@ def changes(rates: pd.DataFrame, keys: Sequence[str], alpha: float = 0.05) -> pd
 _WORD = re.compile(r"[a-z][a-z'’-]{2,}")
 
 
-def token_bag(texts: Sequence[str]) -> list[str]:
-    """Redacted texts to stored token bags: lower-case words, no stop words, no redaction tags."""
+def token_bag(texts: Sequence[str], drop: Iterable[str] = ()) -> list[str]:
+    """Redacted texts to stored token bags: lower-case words, no stop words, no redaction tags,
+    and none of the words in `drop` (roster names: a name never reaches a word list, even one
+    the redaction missed)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
+    drop = {w.lower() for w in drop}
     out = []
     for t in texts:
         t = re.sub(r"\[[A-Z]+\]", " ", t or "").lower()
-        out.append(" ".join(w.strip("'’-") for w in _WORD.findall(t) if w not in STOP_WORDS))
+        words = (w.strip("'’-") for w in _WORD.findall(t) if w not in STOP_WORDS)
+        out.append(" ".join(w for w in words if w and w not in drop))
     return out
 
 
@@ -230,9 +308,11 @@ def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: st
 
 # ---------------------------------------------------------------- metadata only
 
-def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days: float = 7.0) -> pd.DataFrame:
+def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days: float = 7.0,
+                         k: int = 1) -> pd.DataFrame:
     """From metadata alone: share of cross-team messages, median reply latency (hours) across
-    teams vs within a team, and requests left unanswered."""
+    teams vs within a team, and requests left unanswered. A figure behind which fewer than k
+    distinct authors stand (the period's writers, the replies, the requests) is left empty."""
     m = msgs.assign(period=assign_period(msgs["timestamp"], period))
     m = m[m["period"] != ""].copy()
     m["timestamp"] = pd.to_datetime(m["timestamp"], utc=True)
@@ -264,6 +344,21 @@ def communication_health(msgs: pd.DataFrame, period: str, unanswered_after_days:
     out = pd.DataFrame(rows, columns=["period", "messages", "cross_team_share", "median_reply_hours_across",
                                       "median_reply_hours_within", "requests", "unanswered_requests"])
     out["unanswered_share"] = np.where(out["requests"] > 0, out["unanswered_requests"] / out["requests"].clip(lower=1), np.nan)
+    if k <= 1:
+        return out
+    out = out.astype({c: float for c in ("messages", "requests", "unanswered_requests")})
+    by_period = {per: g for per, g in m.groupby("period", sort=True)}
+    for i, per in enumerate(out["period"]):
+        r, q = rep[rep["period"] == per], req[req["period"] == per]
+        hide = {"cross_team_share": by_period[per]["author"].nunique() < k,
+                "median_reply_hours_across": r.loc[r["across"], "author"].nunique() < k,
+                "median_reply_hours_within": r.loc[~r["across"], "author"].nunique() < k,
+                "requests": q["author"].nunique() < k}
+        hide["messages"] = hide["cross_team_share"]
+        hide["unanswered_requests"] = hide["unanswered_share"] = hide["requests"]
+        for col, hidden in hide.items():
+            if hidden:
+                out.loc[out.index[i], col] = np.nan
     return out
 
 

@@ -12,7 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from friction.cli import cli
+from friction.keyfile import read_key
 from friction.labels import DEFAULT_LABEL_IDS
+from friction.privacy import hashed_id
 
 FIX = "tests/fixtures/scan"
 
@@ -41,7 +43,10 @@ def test_report_figures_equal_an_independent_pandas_computation(scanned):
     for _, r in rates.iterrows():
         sub = msgs[msgs["quarter"] == r["period"]]
         flagged = sub[sub[f"flag_{r['label']}"]]
-        assert r["n"] == len(sub)
+        if not r["suppressed"]:
+            assert r["n"] == len(sub)
+        else:
+            assert pd.isna(r["n"])                                 # hidden cells carry no numbers
         if flagged["author"].nunique() >= 2:
             assert r["count"] == len(flagged)
             assert r["rate_per_1000"] == pytest.approx(1000 * len(flagged) / len(sub))
@@ -54,11 +59,13 @@ def test_report_figures_equal_an_independent_pandas_computation(scanned):
 
 def test_the_model_finds_the_obvious_friction(scanned):
     msgs = pd.read_parquet(scanned / "all.parquet").set_index("id")
-    assert msgs.loc["m10", "flag_budget_rivalry"]
-    assert msgs.loc["m05", "flag_communication_breakdown"]
-    assert not msgs.loc["m02", "labels"] and not msgs.loc["m09", "labels"] and not msgs.loc["m26", "labels"]
-    assert msgs.loc["m01", "target_team"] == "Marketing"          # named in the text ("marketing")
-    assert msgs.loc["m10", "target_team"] == "Marketing"          # from the recipient's team
+    key = read_key(scanned / "f.duckdb.key")
+    m = {f"m{i:02d}": hashed_id(f"m{i:02d}", key) for i in range(1, 31)}  # ids are keyed hashes
+    assert msgs.loc[m["m10"], "flag_budget_rivalry"]
+    assert msgs.loc[m["m05"], "flag_communication_breakdown"]
+    assert not msgs.loc[m["m02"], "labels"] and not msgs.loc[m["m09"], "labels"] and not msgs.loc[m["m26"], "labels"]
+    assert msgs.loc[m["m01"], "target_team"] == "Marketing"       # named in the text ("marketing")
+    assert msgs.loc[m["m10"], "target_team"] == "Marketing"       # from the recipient's team
     assert msgs["author"].str.startswith("person-").all()         # pseudonyms, not addresses
 
 
@@ -78,6 +85,7 @@ def test_html_is_escaped_self_contained_and_names_nobody(scanned):
 def test_rescanning_the_same_input_changes_nothing(scanned, tmp_path):
     db = tmp_path / "f.duckdb"
     shutil.copy(scanned / "f.duckdb", db)
+    shutil.copy(scanned / "f.duckdb.key", tmp_path / "f.duckdb.key")
     r = run("scan", f"{FIX}/messages.csv", "--roster", f"{FIX}/roster.csv", "--db", str(db),
             "--out", str(tmp_path / "rep"), "--min-group", "2", "--allow-small-groups", "--json")
     assert r.exit_code == 0, r.output
@@ -94,9 +102,9 @@ def test_small_groups_are_hidden(scanned, tmp_path):
     r = run("report", "--db", str(scanned / "f.duckdb"), "--out", str(tmp_path / "k10"))
     assert r.exit_code == 0
     pairs = pd.read_csv(tmp_path / "k10" / "tables" / "pairs.csv")
-    flagged = pairs[pairs["count"].isna() | (pairs["count"] > 0)]   # zero cells name nobody
-    assert len(flagged) and flagged["suppressed"].all()            # three people per team < 10
-    assert flagged["count"].isna().all() and flagged["rate_per_1000"].isna().all()
+    assert pairs.empty                                             # three people per team < 10: none listed
+    rates = pd.read_csv(tmp_path / "k10" / "tables" / "rates.csv")
+    assert rates["suppressed"].all() and rates[["count", "n", "rate_per_1000"]].isna().all().all()
     html = (tmp_path / "k10" / "report.html").read_text()
     assert "hidden" in html
 
@@ -117,3 +125,13 @@ def test_empty_and_rosterless_scans_still_give_a_report(tmp_path):
     assert r.exit_code == 0, r.output
     html = (tmp_path / "n" / "report.html").read_text()
     assert "No roster was given" in html and "Friction report" in html
+
+
+def test_the_export_carries_hashed_ids_and_no_roster_name_in_any_word_list(scanned):
+    msgs = pd.read_parquet(scanned / "all.parquet")
+    assert msgs["id"].str.fullmatch(r"msg-[0-9a-f]{24}").all()          # not the raw m01 .. m30
+    assert not msgs["thread_id"].fillna("").str.contains("subject:").any()
+    roster = pd.read_csv(f"{FIX}/roster.csv")
+    names = {w.lower() for n in roster["name"] for w in n.split()} | {e.split("@")[0] for e in roster["email"]}
+    words = {w for bag in msgs["tokens"].fillna("") for w in bag.split()}
+    assert names and not names & words

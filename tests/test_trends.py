@@ -86,3 +86,60 @@ def test_communication_health_latency_and_unanswered():
     assert h["median_reply_hours_across"] == 2.0 and h["median_reply_hours_within"] == 0.5
     assert h["requests"] == 2 and h["unanswered_requests"] == 1
     assert h["cross_team_share"] == pytest.approx(3 / 5)
+
+
+# ---------------------------------------------------------------- issue 12: the minimum group size
+
+
+def test_a_hidden_cell_looks_the_same_whatever_its_count():
+    rows = [(f"a{i}", "2025-02-01", f"p{i % 12}", "Sales", "", False, "", "", "", False) for i in range(50)]
+    rows += [(f"b{i}", "2025-05-01", f"p{i % 12}", "Sales", "", i < 2, "", "", "", False) for i in range(50)]
+    r = label_rates(frame(rows), ["blame"], "quarter", k=5).set_index("period")
+    assert r.loc["2025-Q1", "count"] == 0 and r.loc["2025-Q2", "count"] == 2
+    assert r.loc["2025-Q1", "suppressed"] and r.loc["2025-Q2", "suppressed"]  # zero is hidden like two
+
+
+def test_a_rise_towards_a_team_of_two_is_hidden_and_not_tested():
+    rows = []
+    for i in range(200):  # twelve Sales people write about Legal, a team of two
+        rows.append((f"a{i}", "2025-02-01", f"p{i % 12}", "Sales", "Legal", i < 12, "", "", "", False))
+        rows.append((f"b{i}", "2025-05-01", f"p{i % 12}", "Sales", "Legal", i < 80, "", "", "", False))
+    rows += [(f"l{i}", "2025-02-01", f"legal{i}", "Legal", "", False, "", "", "", False) for i in range(2)]
+    p = pair_rates(frame(rows), ["blame"], "quarter", k=5)
+    assert (p["authors"] >= 5).all() and p["suppressed"].all()
+    assert changes(p, ["label", "author_team", "target_team"]).empty
+
+
+def test_complementary_suppression_hides_a_second_cell_and_the_remainder():
+    from friction.trends import protect_complements
+
+    rows = []
+    for i in range(60):  # Q1 blame: 6 Sales authors -> Marketing, 6 Ops authors -> Marketing, 1 Legal author -> Marketing
+        rows.append((f"s{i}", "2025-02-01", f"s{i % 6}", "Sales", "Marketing", i < 12, "", "", "", False))
+        rows.append((f"o{i}", "2025-02-01", f"o{i % 6}", "Ops", "Marketing", i < 30, "", "", "", False))
+        rows.append((f"m{i}", "2025-02-01", f"m{i % 10}", "Marketing", "", False, "", "", "", False))
+    rows.append(("x1", "2025-02-01", "legal1", "Legal", "Marketing", True, "", "", "", False))
+    df = frame(rows)
+    rates, pairs = label_rates(df, ["blame"], "quarter", 5), pair_rates(df, ["blame"], "quarter", 5)
+    assert not rates["suppressed"].any()
+    assert pairs.set_index("author_team")["suppressed"].to_dict() == {"Legal": True, "Ops": False, "Sales": False}
+    rates2, pairs2 = protect_complements(df, rates, pairs, ["blame"], "quarter", 5)
+    hidden = pairs2.set_index("author_team")["suppressed"].to_dict()
+    # total 43 minus Ops 30 minus Sales 12 would give Legal's single author away: Sales (fewest authors) goes too
+    assert hidden == {"Legal": True, "Ops": False, "Sales": True} and not rates2["suppressed"].any()
+    # one author writing without a target team is just as derivable from the total
+    rows.append(("y1", "2025-02-01", "lone", "Sales", "", True, "", "", "", False))
+    df = frame([r for r in rows if r[0] != "x1"])
+    rates, pairs = label_rates(df, ["blame"], "quarter", 5), pair_rates(df, ["blame"], "quarter", 5)
+    _, pairs3 = protect_complements(df, rates, pairs, ["blame"], "quarter", 5)
+    assert pairs3.set_index("author_team")["suppressed"].to_dict() == {"Ops": False, "Sales": True}
+
+
+def test_health_figures_from_fewer_than_k_people_are_left_empty():
+    rows = [("q1", "2025-02-03 09:00", "p1", "Sales", "Marketing", False, "", "", "t1", True),
+            ("r1", "2025-02-03 11:00", "p2", "Marketing", "Sales", False, "", "q1", "t1", False)]
+    rows += [(f"x{i}", "2025-02-04 09:00", f"w{i}", "Sales", "", False, "", "", f"u{i}", False) for i in range(6)]
+    h = communication_health(frame(rows), "quarter", k=5).iloc[0]
+    assert h["messages"] == 8 and h["cross_team_share"] == pytest.approx(2 / 8)   # eight writers: shown
+    assert pd.isna(h["median_reply_hours_across"])                               # one replier: hidden
+    assert pd.isna(h["requests"]) and pd.isna(h["unanswered_requests"])           # one requester: hidden

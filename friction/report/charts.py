@@ -64,8 +64,8 @@ def heatmap(matrix: pd.DataFrame, suppressed: pd.DataFrame, title: str, cell: in
     rows, cols = list(matrix.index), list(matrix.columns)
     left, top = 130, 110
     width, height = left + cell * len(cols) + 10, top + cell * len(rows) + 10
-    vmax = float(np.nanmax(matrix.to_numpy())) if np.isfinite(np.nanmax(matrix.to_numpy())) else 1.0
-    vmax = max(vmax, 1e-9)
+    values = matrix.to_numpy(dtype=float)
+    vmax = max(float(values[np.isfinite(values)].max()) if np.isfinite(values).any() else 1.0, 1e-9)
     parts = [f'<svg class="chart heat" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
     for j, c in enumerate(cols):
         x = left + cell * j + cell / 2
@@ -85,7 +85,7 @@ def heatmap(matrix: pd.DataFrame, suppressed: pd.DataFrame, title: str, cell: in
                 a = float(v) / vmax
                 fill = f"rgba(200,85,61,{0.08 + 0.92 * a:.2f})"
                 label = _fmt(float(v))
-            tip = "hidden: fewer authors than the minimum group size" if hidden else (
+            tip = "hidden to protect a small group" if hidden else (
                 f"{r} → {c}: {label} per 1,000" if label else f"{r} → {c}")
             parts.append(f'<rect x="{x}" y="{yy}" width="{cell - 2}" height="{cell - 2}" fill="{fill}">'
                          f'<title>{escape(tip)}</title></rect>')
