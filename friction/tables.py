@@ -25,8 +25,10 @@ def table_format(path: str) -> str:
     return fmt
 
 
-def iter_table(fh: BinaryIO, fmt: str, chunk_size: int = 20_000) -> Iterator[pd.DataFrame]:
-    """Stream a table in chunks of rows, all columns as strings except Parquet's own types."""
+def iter_table(fh: BinaryIO, fmt: str, chunk_size: int = 20_000,
+               encoding: str = "utf-8-sig") -> Iterator[pd.DataFrame]:
+    """Stream a table in chunks of rows, all columns as strings except Parquet's own types;
+    CSV/TSV/JSONL are read in `encoding` (UTF-8 by default, a BOM dropped)."""
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -34,11 +36,11 @@ def iter_table(fh: BinaryIO, fmt: str, chunk_size: int = 20_000) -> Iterator[pd.
         for batch in pf.iter_batches(batch_size=chunk_size):
             yield batch.to_pandas()
     elif fmt in ("csv", "tsv"):
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+        text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
         yield from pd.read_csv(text, sep="\t" if fmt == "tsv" else ",", dtype=str,
                                keep_default_na=False, chunksize=chunk_size)
     elif fmt == "jsonl":
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace")
+        text = io.TextIOWrapper(fh, encoding=encoding, errors="replace")
         yield from pd.read_json(text, lines=True, dtype=False, chunksize=chunk_size)
     else:
         raise ValueError(f"unknown table format {fmt!r}")

@@ -17,6 +17,8 @@ import pandas as pd
 from .chat import read_slack_day, read_slack_export, read_teams, slack_roots
 from .detect import FORMATS, detect
 from .email_reader import read_eml, read_mbox, read_msg, read_pst
+from .encoding import REPLACEMENT, decode_text
+from .limits import Limits
 from .meetings import read_notes, read_transcript
 from .roster import UNKNOWN, Roster
 from .schema import COLUMNS, to_frame
@@ -24,7 +26,7 @@ from .sources import Source, iter_tree
 from .summary import IngestSummary
 from .table_input import parse_mapping, read_table_messages
 
-__all__ = ["read_messages", "read_all", "IngestSummary", "Roster", "COLUMNS", "FORMATS", "parse_mapping"]
+__all__ = ["read_messages", "read_all", "IngestSummary", "Roster", "COLUMNS", "FORMATS", "Limits", "parse_mapping"]
 
 
 def _read_one(src: Source, fmt: str, summary: IngestSummary, mapping: dict | None) -> Iterator[dict]:
@@ -51,13 +53,18 @@ def _read_one(src: Source, fmt: str, summary: IngestSummary, mapping: dict | Non
 
 
 def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = None,
-              mapping: dict | None = None, exclude: set[str] | None = None) -> Iterator[dict]:
-    """Raw row dicts from every file under paths, in a stable order."""
+              mapping: dict | None = None, exclude: set[str] | None = None,
+              limits: Limits | None = None) -> Iterator[dict]:
+    """Raw row dicts from every file under paths, in a stable order. Whatever goes wrong in one
+    file (or one Slack export) is one warning and a count; the other files are still read."""
     for path in paths:
-        for sources in iter_tree(path, summary, exclude):
+        for sources in iter_tree(path, summary, exclude, limits):
             roots = slack_roots(sources) if fmt in (None, "slack") else set()
             for root in sorted(roots):
-                yield from read_slack_export(root, sources, summary)
+                try:
+                    yield from read_slack_export(root, sources, summary)
+                except Exception as exc:  # noqa: BLE001 - one bad export never stops the batch
+                    summary.skip("unreadable Slack export", root or str(path), detail=f"{exc.__class__.__name__}: {exc}")
             in_export = tuple(f"{r}/" if r else "" for r in roots)
             for src in sources:
                 if roots and any(src.rel.startswith(p) for p in in_export):
@@ -65,8 +72,8 @@ def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = No
                 summary.files += 1
                 try:
                     kind = fmt or detect(src)
-                except OSError as exc:
-                    summary.skip("unreadable file", src.name, detail=str(exc))
+                except Exception as exc:  # noqa: BLE001 - OSError, or a corrupt zip entry (zlib, CRC)
+                    summary.skip("unreadable file", src.name, detail=f"{exc.__class__.__name__}: {exc}")
                     continue
                 if kind == "empty":
                     summary.skip("empty file", src.name)
@@ -75,7 +82,10 @@ def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = No
                     summary.skip("unknown format", src.name)
                     continue
                 if kind == "json":
-                    reason, detail = _json_problem(src)
+                    try:
+                        reason, detail = _json_problem(src)
+                    except Exception as exc:  # noqa: BLE001 - unreadable entry
+                        reason, detail = "unreadable file", f"{exc.__class__.__name__}: {exc}"
                     summary.skip(reason, src.name, detail=detail)
                     continue
                 try:
@@ -89,23 +99,29 @@ def _json_problem(src: Source) -> tuple[str, str]:
     import json
 
     try:
-        json.loads(src.read_bytes().decode("utf-8", errors="replace"))
+        json.loads(decode_text(src.read_bytes()))
     except ValueError as exc:
         return "invalid JSON", str(exc)
+    except RecursionError:
+        return "invalid JSON", "nested too deeply"
     return "unknown format", "JSON that is neither a Slack day file nor Teams messages"
 
 
 def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roster | None = None,
                   mapping: dict | None = None, summary: IngestSummary | None = None,
-                  chunk_size: int = 5000, exclude: Iterable[str] = ()) -> Iterator[pd.DataFrame]:
+                  chunk_size: int = 5000, exclude: Iterable[str] = (),
+                  limits: Limits | None = None) -> Iterator[pd.DataFrame]:
     """Stream the message table in chunks: cleaned, deduplicated by id, teams from the roster.
-    Files in `exclude` (e.g. the roster itself) are not read as messages."""
+    Files in `exclude` (e.g. the roster itself) are not read as messages. Text longer than
+    `limits.max_chars` is cut; cut texts, undecodable bytes and unparseable timestamps are
+    flagged in the summary (the rows are kept)."""
     summary = summary if summary is not None else IngestSummary()
     roster = roster or Roster()
+    limits = limits or Limits()
     seen: set[str] = set()
     rows: list[dict] = []
     excluded = {os.path.abspath(p) for p in exclude}
-    for row in iter_rows(paths, summary, fmt, mapping, excluded):
+    for row in iter_rows(paths, summary, fmt, mapping, excluded, limits):
         keys = row.pop("_keys", None) or []
         text = str(row.get("text") or "").strip()
         if not text:
@@ -116,6 +132,13 @@ def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roste
             summary.skip("duplicate", warn=False)
             continue
         seen.add(rid)
+        where = f"{row.get('origin_file', '')} item {row.get('origin_pos', '')}"
+        if REPLACEMENT in text:
+            summary.flag("undecodable bytes replaced", where, detail="not valid in the encoding it declares or UTF-8")
+        if len(text) > limits.max_chars:
+            summary.flag("text cut at the length cap", where,
+                         detail=f"{len(text):,} characters, kept {limits.max_chars:,}; see --max-chars")
+            text = cut_text(text, limits.max_chars)
         team = roster.team_of(row.get("author", ""), *keys)
         row["author_team"] = team if team != UNKNOWN else (row.get("author_team") or UNKNOWN)
         row["text"] = text
@@ -123,10 +146,27 @@ def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roste
         summary.by_source[row.get("source", "")] += 1
         rows.append(row)
         if len(rows) >= chunk_size:
-            yield to_frame(rows)
+            yield _frame(rows, summary)
             rows = []
     if rows:
-        yield to_frame(rows)
+        yield _frame(rows, summary)
+
+
+def cut_text(text: str, max_chars: int) -> str:
+    """The first max_chars characters, ending at a word boundary when one is near."""
+    head = text[:max_chars]
+    space = head.rfind(" ", max_chars - 200)
+    return (head[:space] if space > 0 else head).rstrip()
+
+
+def _frame(rows: list[dict], summary: IngestSummary) -> pd.DataFrame:
+    """A chunk as a table; each timestamp that could not be parsed is flagged (left empty)."""
+    bad: list[int] = []
+    frame = to_frame(rows, bad)
+    for i in bad:
+        where = f"{rows[i].get('origin_file', '')} item {rows[i].get('origin_pos', '')}"
+        summary.flag("unparseable timestamp (left empty)", where, detail=repr(rows[i].get("timestamp"))[:80])
+    return frame
 
 
 def read_all(paths: Iterable[str], **kwargs) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from .clean import html_to_text
+from .encoding import decode_text
 from .sources import Source
 from .summary import IngestSummary
 
@@ -44,17 +45,7 @@ def read_slack_export(root: str, sources: list[Source], summary: IngestSummary) 
     prefix = f"{root}/" if root else ""
     mine = [s for s in sources if s.rel.startswith(prefix)]
     by_name = {s.rel[len(prefix):]: s for s in mine}
-    users: dict[str, dict] = {}
-    try:
-        for u in json.loads(by_name["users.json"].read_bytes()):
-            prof = u.get("profile") or {}
-            users[u["id"]] = {
-                "name": prof.get("display_name") or prof.get("real_name") or u.get("real_name") or u.get("name") or u["id"],
-                "keys": [k for k in (prof.get("email"), u.get("name"), u.get("real_name"),
-                                     prof.get("display_name"), prof.get("real_name")) if k],
-            }
-    except (ValueError, KeyError, TypeError) as exc:
-        summary.skip("invalid users.json (mentions left unresolved)", by_name['users.json'].name, detail=str(exc))
+    users = _slack_users(by_name["users.json"], summary)
     for rel, src in sorted(by_name.items()):
         parts = rel.split("/")
         if len(parts) != 2 or not parts[1].endswith(".json"):
@@ -62,17 +53,54 @@ def read_slack_export(root: str, sources: list[Source], summary: IngestSummary) 
                 summary.skip("not part of a Slack export", src.name)
             continue
         summary.files += 1
-        yield from read_slack_day(src, parts[0], users, summary)
+        try:
+            yield from read_slack_day(src, parts[0], users, summary)
+        except Exception as exc:  # noqa: BLE001 - a corrupt entry (bad deflate, CRC) is one bad file
+            summary.skip("unreadable slack file", src.name, detail=f"{exc.__class__.__name__}: {exc}")
+
+
+def _slack_users(src: Source, summary: IngestSummary) -> dict[str, dict]:
+    """users.json as {user id: {name, keys}}; a file of the wrong shape leaves mentions unresolved
+    (one warning), a user entry of the wrong shape is counted and left out."""
+    reason = "invalid users.json (mentions left unresolved)"
+    try:
+        doc = json.loads(decode_text(src.read_bytes()))
+    except (ValueError, RecursionError) as exc:
+        summary.skip(reason, src.name, detail=_json_error(exc))
+        return {}
+    except Exception as exc:  # noqa: BLE001 - unreadable entry
+        summary.skip(reason, src.name, detail=f"{exc.__class__.__name__}: {exc}")
+        return {}
+    if not isinstance(doc, list):
+        summary.skip(reason, src.name, detail=f"expected a list of users, found a JSON {type(doc).__name__}")
+        return {}
+    users: dict[str, dict] = {}
+    for pos, u in enumerate(doc, start=1):
+        prof = u.get("profile") if isinstance(u, dict) else None
+        if not isinstance(u, dict) or not isinstance(u.get("id"), str) or not isinstance(prof or {}, dict):
+            summary.skip("malformed Slack user (left unresolved)", f"{src.name} item {pos}")
+            continue
+        prof = prof or {}
+        keys = [k for k in (prof.get("email"), u.get("name"), u.get("real_name"),
+                            prof.get("display_name"), prof.get("real_name")) if k and isinstance(k, str)]
+        names = [n for n in (prof.get("display_name"), prof.get("real_name"), u.get("real_name"), u.get("name"))
+                 if n and isinstance(n, str)]
+        users[u["id"]] = {"name": names[0] if names else u["id"], "keys": keys}
+    return users
+
+
+def _json_error(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
 
 def read_slack_day(src: Source, channel: str, users: dict, summary: IngestSummary) -> Iterator[dict]:
     """One channel-day JSON file: a list of message objects."""
     try:
-        items = json.loads(src.read_bytes().decode("utf-8", errors="replace"))
+        items = json.loads(decode_text(src.read_bytes()))
         if not isinstance(items, list):
             raise ValueError("expected a JSON list of messages")
-    except ValueError as exc:
-        summary.skip("invalid JSON", src.name, detail=str(exc))
+    except (ValueError, RecursionError) as exc:
+        summary.skip("invalid JSON", src.name, detail=_json_error(exc))
         return
     for pos, m in enumerate(items, start=1):
         summary.read += 1
@@ -83,27 +111,39 @@ def read_slack_day(src: Source, channel: str, users: dict, summary: IngestSummar
         if sub in SLACK_SKIP_SUBTYPES or (m.get("bot_id") and not m.get("user")) or m.get("type", "message") != "message":
             summary.skip(f"slack system message ({sub or 'bot'})", warn=False)
             continue
-        uid = m.get("user", "")
-        user = users.get(uid, {})
-        ts = str(m["ts"])
-        thread_ts = str(m.get("thread_ts") or "")
-        mentioned = [users.get(u, {}).get("name", n or u) for u, n in _USER.findall(m.get("text", ""))]
-        mid = f"slack:{channel}:{ts}"
-        yield {
-            "id": mid,
-            "source": "slack",
-            "channel": "chat",
-            "timestamp": _epoch(ts),
-            "author": user.get("name") or m.get("user_name") or (m.get("user_profile") or {}).get("real_name") or uid,
-            "_keys": user.get("keys", []) + [uid],
-            "recipients": "; ".join(dict.fromkeys(mentioned)),
-            "thread_id": f"slack:{channel}:{thread_ts}" if thread_ts else mid,
-            "reply_to": f"slack:{channel}:{thread_ts}" if thread_ts and thread_ts != ts else "",
-            "subject": f"#{channel}",
-            "text": slack_text(m.get("text", ""), users),
-            "origin_file": src.name,
-            "origin_pos": pos,
-        }
+        try:
+            yield _slack_row(m, channel, users, src.name, pos)
+        except (TypeError, AttributeError, ValueError) as exc:
+            summary.skip("malformed Slack message", f"{src.name} item {pos}", detail=f"{exc.__class__.__name__}: {exc}")
+
+
+def _slack_row(m: dict, channel: str, users: dict, origin: str, pos: int) -> dict:
+    """One Slack message object as a row; TypeError/AttributeError when a field has the wrong type.
+    A `"text": null` (files-only messages) is empty text."""
+    text = m.get("text") or ""
+    if not isinstance(text, str):
+        raise TypeError(f"'text' is a JSON {type(text).__name__}")
+    uid = m.get("user") or ""
+    user = users.get(uid, {})
+    ts = str(m["ts"])
+    thread_ts = str(m.get("thread_ts") or "")
+    mentioned = [users.get(u, {}).get("name", n or u) for u, n in _USER.findall(text)]
+    mid = f"slack:{channel}:{ts}"
+    return {
+        "id": mid,
+        "source": "slack",
+        "channel": "chat",
+        "timestamp": _epoch(ts),
+        "author": str(user.get("name") or m.get("user_name") or (m.get("user_profile") or {}).get("real_name") or uid),
+        "_keys": user.get("keys", []) + [str(uid)],
+        "recipients": "; ".join(dict.fromkeys(mentioned)),
+        "thread_id": f"slack:{channel}:{thread_ts}" if thread_ts else mid,
+        "reply_to": f"slack:{channel}:{thread_ts}" if thread_ts and thread_ts != ts else "",
+        "subject": f"#{channel}",
+        "text": slack_text(text, users),
+        "origin_file": origin,
+        "origin_pos": pos,
+    }
 
 
 def slack_text(text: str, users: dict) -> str:
@@ -140,14 +180,13 @@ def looks_like_teams(head: bytes) -> bool:
 def read_teams(src: Source, summary: IngestSummary) -> Iterator[dict]:
     """A Microsoft Graph chatMessage collection: {"value": [chatMessage, ...]}."""
     try:
-        doc = json.loads(src.read_bytes().decode("utf-8", errors="replace"))
+        doc = json.loads(decode_text(src.read_bytes()))
         items = doc["value"] if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise ValueError("'value' is not a list")
-    except (ValueError, KeyError) as exc:
-        summary.skip("invalid Teams JSON", src.name, detail=str(exc))
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        summary.skip("invalid Teams JSON", src.name, detail=_json_error(exc))
         return
-    stem = src.stem
     for pos, m in enumerate(items, start=1):
         summary.read += 1
         if not isinstance(m, dict) or "id" not in m:
@@ -160,27 +199,49 @@ def read_teams(src: Source, summary: IngestSummary) -> Iterator[dict]:
         if m.get("deletedDateTime"):
             summary.skip("teams deleted message", warn=False)
             continue
-        body = m.get("body") or {}
-        content = body.get("content") or ""
-        content = _AT.sub(lambda x: "@" + html_to_text(x.group(1)), content)
-        text = html_to_text(content) if (body.get("contentType") or "html").lower() == "html" else content
-        sender = ((m.get("from") or {}).get("user") or {})
-        mentioned = [((x.get("mentioned") or {}).get("user") or {}).get("displayName") or x.get("mentionText", "")
-                     for x in m.get("mentions") or []]
-        mid = f"teams:{stem}:{m['id']}"
-        parent = m.get("replyToId")
-        yield {
-            "id": mid,
-            "source": "teams",
-            "channel": "chat",
-            "timestamp": m.get("createdDateTime"),
-            "author": sender.get("displayName") or sender.get("id", ""),
-            "_keys": [k for k in (sender.get("userPrincipalName"), sender.get("displayName"), sender.get("id")) if k],
-            "recipients": "; ".join(dict.fromkeys(x for x in mentioned if x)),
-            "thread_id": f"teams:{stem}:{parent}" if parent else mid,
-            "reply_to": f"teams:{stem}:{parent}" if parent else "",
-            "subject": m.get("subject") or "",
-            "text": text,
-            "origin_file": src.name,
-            "origin_pos": pos,
-        }
+        try:
+            yield _teams_row(m, src.stem, src.name, pos)
+        except (TypeError, AttributeError, ValueError) as exc:
+            summary.skip("malformed Teams message", f"{src.name} item {pos}", detail=f"{exc.__class__.__name__}: {exc}")
+
+
+def _obj(m: dict, key: str) -> dict:
+    """m[key] when it is a JSON object (or absent/null); TypeError for any other type."""
+    v = m.get(key) or {}
+    if not isinstance(v, dict):
+        raise TypeError(f"'{key}' is a JSON {type(v).__name__}, expected an object")
+    return v
+
+
+def _teams_row(m: dict, stem: str, origin: str, pos: int) -> dict:
+    """One Graph chatMessage as a row; TypeError when a field has the wrong type."""
+    body = _obj(m, "body")
+    content = body.get("content") or ""
+    if not isinstance(content, str):
+        raise TypeError(f"'body.content' is a JSON {type(content).__name__}")
+    content = _AT.sub(lambda x: "@" + html_to_text(x.group(1)), content)
+    text = html_to_text(content) if str(body.get("contentType") or "html").lower() == "html" else content
+    sender = _obj(_obj(m, "from"), "user")
+    mentions = m.get("mentions") or []
+    if not isinstance(mentions, list):
+        raise TypeError(f"'mentions' is a JSON {type(mentions).__name__}, expected a list")
+    mentioned = [_obj(_obj(x, "mentioned"), "user").get("displayName") or x.get("mentionText", "")
+                 for x in mentions if isinstance(x, dict)]
+    created = m.get("createdDateTime")
+    mid = f"teams:{stem}:{m['id']}"
+    parent = m.get("replyToId")
+    return {
+        "id": mid,
+        "source": "teams",
+        "channel": "chat",
+        "timestamp": created if isinstance(created, (str, int, float)) or created is None else str(created),
+        "author": str(sender.get("displayName") or sender.get("id", "")),
+        "_keys": [str(k) for k in (sender.get("userPrincipalName"), sender.get("displayName"), sender.get("id")) if k],
+        "recipients": "; ".join(dict.fromkeys(str(x) for x in mentioned if x)),
+        "thread_id": f"teams:{stem}:{parent}" if parent else mid,
+        "reply_to": f"teams:{stem}:{parent}" if parent else "",
+        "subject": str(m.get("subject") or ""),
+        "text": text,
+        "origin_file": origin,
+        "origin_pos": pos,
+    }

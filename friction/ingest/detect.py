@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from .chat import looks_like_slack_day, looks_like_teams
+from .encoding import utf8_head
 from .meetings import looks_like_srt
 from .sources import Source
 
@@ -25,23 +26,24 @@ def looks_like_email(head: bytes) -> bool:
 
 def detect(src: Source) -> str | None:
     """A format name from FORMATS, or None when we cannot tell."""
-    head = src.head(4096)
+    raw = src.head(4096)
     sfx = src.suffix
+    head = utf8_head(raw)               # UTF-16/32 with a BOM: sniff the text, not its bytes
     if not head.strip():
         return "empty"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
         return "msg"
-    if head.startswith(b"!BDN"):
+    if raw.startswith(b"!BDN"):
         return "pst"
-    if head.startswith(b"PAR1"):
+    if raw.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(b"PK") and sfx == ".docx":
+    if raw.startswith(b"PK") and sfx == ".docx":
         return "notes"
     if head.startswith(b"From ") or sfx in (".mbox", ".mbx"):
         return "mbox"
-    if head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+    if head.startswith(b"WEBVTT"):
         return "vtt"
-    if looks_like_srt(head.lstrip(b"\xef\xbb\xbf")):
+    if looks_like_srt(head):
         return "srt"
     if sfx in (".eml",) or looks_like_email(head):
         return "eml"

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
+from .encoding import decode_text
 from .sources import Source
 from .summary import IngestSummary
 
@@ -48,9 +50,17 @@ def _offset(h, m, s, ms) -> timedelta:
     return timedelta(hours=int(h or 0), minutes=int(m), seconds=int(s), milliseconds=int(ms.ljust(3, "0")))
 
 
+def content_key(data: bytes) -> str:
+    """A file's identity in row ids: a hash of its bytes, so ids are the same whenever the same
+    file is read (folder, zip, renamed) and differ for two files that share a name."""
+    return hashlib.sha1(data).hexdigest()[:16]
+
+
 def read_transcript(src: Source, summary: IngestSummary, fmt: str) -> Iterator[dict]:
     """WebVTT or SRT; consecutive cues of one speaker merge into one turn."""
-    text = src.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    data = src.read_bytes()
+    key = content_key(data)
+    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         summary.skip("empty file", src.name)
         return
@@ -95,13 +105,13 @@ def read_transcript(src: Source, summary: IngestSummary, fmt: str) -> Iterator[d
     for n, (speaker, start, texts) in enumerate(turns, start=1):
         summary.read += 1
         yield {
-            "id": f"{prefix}:{src.stem}:{n}",
+            "id": f"{prefix}:{key}:{n}",
             "source": fmt,
             "channel": "meeting",
             "timestamp": base + start if base else None,
             "author": speaker,
             "recipients": "",
-            "thread_id": f"{prefix}:{src.stem}",
+            "thread_id": f"{prefix}:{key}",
             "reply_to": "",
             "subject": src.stem,
             "text": " ".join(texts),
@@ -123,12 +133,14 @@ _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|\[[ xX]\])\s+")
 
 def read_notes(src: Source, summary: IngestSummary) -> Iterator[dict]:
     """Meeting notes: one row per bullet or paragraph; date from a header line or the file name."""
+    data = src.read_bytes()
+    key = content_key(data)
     if src.suffix == ".docx":
-        paragraphs = _docx_paragraphs(src, summary)
+        paragraphs = _docx_paragraphs(src, data, summary)
         if paragraphs is None:
             return
     else:
-        raw = src.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+        raw = decode_text(data).replace("\r\n", "\n")
         paragraphs = raw.split("\n")
     head = "\n".join(p for p in paragraphs[:15])
     base = find_date(head) or find_date(src.stem)
@@ -163,13 +175,13 @@ def read_notes(src: Source, summary: IngestSummary) -> Iterator[dict]:
     for n, item in enumerate((i for i in items if i), start=1):
         summary.read += 1
         yield {
-            "id": f"notes:{src.stem}:{n}",
+            "id": f"notes:{key}:{n}",
             "source": "notes",
             "channel": "meeting",
             "timestamp": base,
             "author": "",  # notes are one note-taker's words about the meeting
             "recipients": "",
-            "thread_id": f"notes:{src.stem}",
+            "thread_id": f"notes:{key}",
             "reply_to": "",
             "subject": title or src.stem,
             "text": item,
@@ -178,14 +190,14 @@ def read_notes(src: Source, summary: IngestSummary) -> Iterator[dict]:
         }
 
 
-def _docx_paragraphs(src: Source, summary: IngestSummary) -> list[str] | None:
+def _docx_paragraphs(src: Source, data: bytes, summary: IngestSummary) -> list[str] | None:
     try:
         import docx  # python-docx
     except ImportError:  # pragma: no cover - a declared dependency
         summary.skip("python-docx not installed", src.name)
         return None
     try:
-        d = docx.Document(io.BytesIO(src.read_bytes()))
+        d = docx.Document(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - not a valid Word file
         summary.skip("corrupt .docx", src.name, detail=str(exc.__class__.__name__))
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 
 #: Output columns, in order. Documented in the README ("Message table").
@@ -29,12 +31,34 @@ def empty_frame() -> pd.DataFrame:
     return to_frame([])
 
 
-def to_frame(rows: list[dict]) -> pd.DataFrame:
-    """Build a message table from row dicts; missing keys become empty strings."""
+def parse_timestamps(values: pd.Series) -> tuple[pd.Series, list[int]]:
+    """Each value to a UTC timestamp on its own terms, and the positions of non-empty values that
+    could not be parsed (left empty). A whole-column parse infers one format from the first
+    value, so `...:50.123Z` next to `...:00Z` turned the second kind into NaT; here ISO 8601
+    values of any precision parse in one vectorised pass and the rest one by one."""
+    values = values.astype(object)
+    missing = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+    text = values.map(lambda v: v if v is None or isinstance(v, (str, datetime)) or pd.isna(v) else str(v))
+    out = pd.to_datetime(text.where(~missing, None), utc=True, errors="coerce", format="ISO8601")
+    bad = []
+    for i in [i for i, (nat, miss) in enumerate(zip(out.isna(), missing)) if nat and not miss]:
+        try:
+            ts = pd.Timestamp(text.iat[i])
+            out.iat[i] = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            bad.append(i)
+    return out.astype("datetime64[us, UTC]"), bad
+
+
+def to_frame(rows: list[dict], bad_timestamps: list[int] | None = None) -> pd.DataFrame:
+    """Build a message table from row dicts; missing keys become empty strings. Positions of rows
+    whose timestamp could not be parsed (left empty) are appended to `bad_timestamps`."""
     df = pd.DataFrame(rows, columns=COLUMNS)
     for col in COLUMNS:
         if col == "timestamp":
-            df[col] = pd.to_datetime(df[col], utc=True, errors="coerce").astype("datetime64[us, UTC]")
+            df[col], bad = parse_timestamps(df[col])
+            if bad_timestamps is not None:
+                bad_timestamps.extend(bad)
         elif col == "origin_pos":
             df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
         else:

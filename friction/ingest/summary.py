@@ -15,16 +15,28 @@ class IngestSummary:
     read: int = 0
     kept: int = 0
     skipped: Counter = field(default_factory=Counter)
+    flagged: Counter = field(default_factory=Counter)  # kept, but changed or incomplete (reason -> rows)
     by_source: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     echo: bool = True  # print each warning line to stderr as it happens
     max_warnings: int = 1000
+    _flag_warned: set = field(default_factory=set, repr=False)
 
     def skip(self, reason: str, where: str = "", detail: str = "", n: int = 1, warn: bool = True) -> None:
         """Count n skipped items under `reason`; with warn, also emit one line:
         '<where>: <reason> (<detail>)', naming the file and the problem."""
         self.skipped[reason] += n
         if warn:
+            line = f"{where}: {reason}" if where else reason
+            self.warn(f"{line} ({detail})" if detail else line)
+
+    def flag(self, reason: str, where: str = "", detail: str = "", n: int = 1) -> None:
+        """Count n kept rows that were changed or are incomplete (text cut, timestamp left empty,
+        bytes replaced in decoding); one warning line per reason and file, not per row."""
+        self.flagged[reason] += n
+        key = (reason, where.split(" item ", 1)[0].split(" message ", 1)[0])
+        if key not in self._flag_warned:
+            self._flag_warned.add(key)
             line = f"{where}: {reason}" if where else reason
             self.warn(f"{line} ({detail})" if detail else line)
 
@@ -45,6 +57,7 @@ class IngestSummary:
             "kept": self.kept,
             "skipped": self.total_skipped,
             "skipped_by_reason": dict(sorted(self.skipped.items())),
+            "flagged_by_reason": dict(sorted(self.flagged.items())),
             "kept_by_source": dict(sorted(self.by_source.items())),
             "warnings": self.warnings,
         }
@@ -55,6 +68,8 @@ class IngestSummary:
                  f"{self.total_skipped} skipped"]
         if self.skipped:
             parts.append("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items())))
+        if self.flagged:
+            parts.append("kept but flagged: " + ", ".join(f"{k} {v}" for k, v in sorted(self.flagged.items())))
         if self.by_source:
             parts.append("kept by source: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_source.items())))
         return "\n".join(parts)

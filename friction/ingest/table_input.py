@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Iterator
 
 import pandas as pd
 
 from ..tables import iter_table
+from .encoding import text_encoding
 from .schema import COLUMNS
 from .sources import Source
 from .summary import IngestSummary
@@ -28,8 +30,9 @@ def read_table_messages(src: Source, summary: IngestSummary, fmt: str,
     """Rows of a table; `text` is required, every other known column is optional."""
     pos = 0
     try:
+        encoding = text_encoding(src.head(4))
         with src.open() as fh:
-            for chunk in iter_table(fh, fmt):
+            for chunk in iter_table(fh, fmt, encoding=encoding):
                 chunk = chunk.rename(columns=mapping or {})
                 if "text" not in chunk.columns:
                     summary.skip("table has no 'text' column (use --map text=COLUMN)", src.name)
@@ -39,9 +42,8 @@ def read_table_messages(src: Source, summary: IngestSummary, fmt: str,
                     pos += 1
                     summary.read += 1
                     row = {k: ("" if _missing(v) else v) for k, v in rec.items()}
-                    row.setdefault("id", f"table:{src.stem}:{pos}")
-                    if not row["id"]:
-                        row["id"] = f"table:{src.stem}:{pos}"
+                    if not row.get("id"):
+                        row["id"] = row_id(row, src.stem, pos)
                     row.setdefault("source", "table")
                     row.setdefault("channel", "unknown")
                     row["origin_file"] = row.get("origin_file") or src.name
@@ -52,6 +54,20 @@ def read_table_messages(src: Source, summary: IngestSummary, fmt: str,
         summary.skip(f"unreadable {fmt} table", src.name, detail=f"{_short(exc)}")
     except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types on corrupt files
         summary.skip(f"unreadable {fmt} table", src.name, detail=f"{exc.__class__.__name__}: {_short(exc)}")
+
+
+_ID_FIELDS = ("author", "timestamp", "channel", "recipients", "thread_id", "subject", "text")
+
+
+def row_id(row: dict, stem: str, pos: int) -> str:
+    """Id of a table row without one: a hash of its content, so that overlapping exports (a
+    quarter's file and the year's) give a message the same id and two different rows never share
+    one. Without a timestamp the content alone cannot tell two "ok" rows apart, so the file name
+    and row number join the hash."""
+    key = "\x1f".join(str(row.get(c, "")) for c in _ID_FIELDS)
+    if not str(row.get("timestamp", "")).strip():
+        key += f"\x1f{stem}\x1f{pos}"
+    return "table:" + hashlib.sha1(key.encode("utf-8", "replace")).hexdigest()[:20]
 
 
 def _missing(v) -> bool:
