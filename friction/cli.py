@@ -50,7 +50,9 @@ def cli() -> None:
 @click.option("--map", "mapping", default=None, metavar="OURS=THEIRS,...",
               help="Column names of input tables, e.g. text=body,author=sender.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ingestion summary as JSON on stderr.")
-def ingest(paths, output, fmt, roster, mapping, as_json):
+@click.option("--max-chars", type=click.IntRange(1_000, 1_000_000), default=50_000, show_default=True,
+              help="Cut each message's text after this many characters (each cut is counted).")
+def ingest(paths, output, fmt, roster, mapping, as_json, max_chars):
     """Read exports (files, folders, zips) into one clean message table.
 
     Formats: mbox, .eml, Maildir, Outlook .msg, PST, Slack export, Teams Graph
@@ -58,7 +60,7 @@ def ingest(paths, output, fmt, roster, mapping, as_json):
 
     Example: friction ingest mail.mbox slack-export.zip notes/ --roster roster.csv -o messages.parquet
     """
-    from .ingest import IngestSummary, Roster, parse_mapping, read_messages
+    from .ingest import IngestSummary, Limits, Roster, parse_mapping, read_messages
     from .tables import TableWriter, table_format
 
     try:
@@ -71,7 +73,8 @@ def ingest(paths, output, fmt, roster, mapping, as_json):
 
     summary = IngestSummary()
     with TableWriter(output) as out, tqdm(desc="ingesting", unit="msg", disable=None, file=sys.stderr) as bar:
-        for chunk in read_messages(paths, fmt=fmt, roster=team_roster, mapping=col_map, summary=summary):
+        for chunk in read_messages(paths, fmt=fmt, roster=team_roster, mapping=col_map, summary=summary,
+                                   limits=Limits(max_chars=max_chars)):
             out.write(chunk)
             bar.update(len(chunk))
     if as_json:
@@ -341,9 +344,11 @@ WAIT_OPTION = click.option("--wait", is_flag=True, help="If another friction pro
 @click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
 @KEY_OPTION
 @WAIT_OPTION
+@click.option("--max-chars", type=click.IntRange(1_000, 1_000_000), default=50_000, show_default=True,
+              help="Cut each message's text after this many characters (each cut is counted).")
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
 def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_groups, name_people, fresh,
-         workers, engine, scheduler, no_cascade, key_file, wait, as_json):
+         workers, engine, scheduler, no_cascade, key_file, wait, max_chars, as_json):
     """Scan exports and write the friction report: ingest, classify, store, report.
 
     Messages already in the store (same id, same model) are not counted twice, so
@@ -358,7 +363,8 @@ def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_
         result = run_scan(ScanOptions(inputs=paths, db=db, out=out_dir, roster=roster, period=period,
                                       model=model_path, min_group=min_group, allow_small_groups=allow_small_groups,
                                       name_people=name_people, fresh=fresh, workers=workers, engine=engine,
-                                      scheduler=scheduler, cascade=not no_cascade, key_file=key_file, wait=wait))
+                                      scheduler=scheduler, cascade=not no_cascade, key_file=key_file, wait=wait,
+                                      max_chars=max_chars))
     except (PrivacyError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     if as_json:

@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import pandas as pd
 
-from .ingest import IngestSummary, Roster, read_messages
+from .ingest import IngestSummary, Limits, Roster, read_messages
 from .memory import release_memory
 from .privacy import DEFAULT_MIN_GROUP, Redactor, check_min_group, hashed_id, pseudonym
 from .store import Store
@@ -59,6 +59,7 @@ class ScanOptions:
     cascade: bool = True
     key_file: str | None = None    # the pseudonym key (default: <db>.key)
     wait: bool = False             # wait for another scan on the same store instead of stopping
+    max_chars: int = Limits.max_chars   # text kept per message: bounds every stage's memory
     extra: dict = field(default_factory=dict)
 
 
@@ -165,7 +166,7 @@ def _new_chunks(opts: ScanOptions, store: Store, model_id: str, roster: Roster, 
     secret = store.secret()
     clock = _clock()
     it = iter(read_messages(opts.inputs, roster=roster, summary=summary, chunk_size=opts.chunk_size,
-                            exclude=[roster_path] if roster_path else []))
+                            exclude=[roster_path] if roster_path else [], limits=Limits(max_chars=opts.max_chars)))
     while True:
         with clock("ingest"):
             chunk = next(it, None)
@@ -193,6 +194,7 @@ def run_scan(opts: ScanOptions) -> dict:
 
     check_min_group(opts.min_group, opts.allow_small_groups)
     check_report_target(opts.out)  # a bad --out fails now, not after classification
+    Limits(max_chars=opts.max_chars)  # so does a bad text cap
     with Store(opts.db, key_file=opts.key_file, wait=opts.wait) as store:
         try:
             return _scan_into(opts, store, store.secret())

@@ -69,9 +69,11 @@ def write_csv(df: pd.DataFrame, fh, **kwargs) -> None:
 def read_table(path: str) -> pd.DataFrame:
     """A whole table into memory (for small tables: rosters, labelled data, results)."""
     fmt = table_format(path)
+    from .ingest.sources import open_regular
+
     if path == "-":
         return pd.concat(list(iter_table(sys.stdin.buffer, fmt)), ignore_index=True)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:   # a FIFO named as --roster must not block the run
         chunks = list(iter_table(fh, fmt))
     return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
 

@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timezone
 from typing import Iterator
 
-from .clean import html_to_text
+from .html_text import html_to_text
 from .encoding import decode_text
 from .sources import Source
 from .summary import IngestSummary
@@ -24,11 +24,13 @@ SLACK_SKIP_SUBTYPES = {
 }
 SLACK_DIR_FILES = {"users.json", "channels.json", "groups.json", "dms.json", "mpims.json"}
 
-_USER = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]+))?>")
-_CHAN = re.compile(r"<#[A-Z0-9]+\|([^>]+)>")
-_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
-_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]+))?>")
-_LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]+))?>")
+# A bracketed part never crosses another '<', so an unclosed "<@U1|" scans only to the next one
+# (linear time on hostile text).
+_USER = re.compile(r"<@([A-Z0-9]+)(?:\|([^<>]+))?>")
+_CHAN = re.compile(r"<#[A-Z0-9]+\|([^<>]+)>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^<>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^<>]+))?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^<>|]+)(?:\|([^<>]+))?>")
 
 
 def slack_roots(sources: list[Source]) -> set[str]:
@@ -170,9 +172,6 @@ def looks_like_slack_day(head: bytes) -> bool:
 
 # ---------------------------------------------------------------- Microsoft Teams
 
-_AT = re.compile(r"<at\b[^>]*>(.*?)</at>", re.I | re.S)
-
-
 def looks_like_teams(head: bytes) -> bool:
     return b'"value"' in head and (b"messageType" in head or b"chatMessage" in head or b'"body"' in head)
 
@@ -219,8 +218,8 @@ def _teams_row(m: dict, stem: str, origin: str, pos: int) -> dict:
     content = body.get("content") or ""
     if not isinstance(content, str):
         raise TypeError(f"'body.content' is a JSON {type(content).__name__}")
-    content = _AT.sub(lambda x: "@" + html_to_text(x.group(1)), content)
-    text = html_to_text(content) if str(body.get("contentType") or "html").lower() == "html" else content
+    html = str(body.get("contentType") or "html").lower() == "html"
+    text = html_to_text(content, mention_tag="at") if html else content
     sender = _obj(_obj(m, "from"), "user")
     mentions = m.get("mentions") or []
     if not isinstance(mentions, list):

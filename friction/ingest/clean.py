@@ -30,8 +30,9 @@ are 4-8x slower (ours: ~40,000 short messages/s on one core). Steps:
 from __future__ import annotations
 
 import heapq
-import html as _html
 import re
+
+from .html_text import html_to_text  # noqa: F401 - re-exported: email bodies are cleaned after it
 
 # ------------------------------------------------------------------ quote/forward headers
 # One pass over the text finds candidate lines, each is then verified; the first
@@ -350,39 +351,6 @@ def _strip_signature(lines: list[str]) -> list[str]:
     return lines
 
 
-# ------------------------------------------------------------------ HTML
-_TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?\]\]>", re.S)
-_DROP = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)"          # unclosed: drop to the end
-                   r"|<(head|title|noscript|template|svg)\b[^>]*>.*?</\2\s*>", re.I | re.S)
-_PRE = re.compile(r"(<pre\b[^>]*>.*?</pre\s*>)", re.I | re.S)
-_BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
-_BLOCK = re.compile(
-    r"<\s*/?\s*(?:p|div|li|ul|ol|tr|table|tbody|thead|h[1-6]|blockquote|pre|hr|section|article|header"
-    r"|footer|dd|dt|dl|address|center|form|fieldset|figure|figcaption|main|nav|aside)\b[^>]*>", re.I)
-_CELL = re.compile(r"<\s*/\s*t[dh]\s*>", re.I)
-_SOFT_BREAKS = re.compile(r"[ \t]*\x01[\x01 \t]*")
-_HTML_SPACE = re.compile(r"\s+")
-
-
-def html_to_text(markup: str) -> str:
-    """Plain text from an HTML body: comments, script/style/head dropped, source line
-    breaks are spaces (except inside <pre>), <br> is a line break, block elements start
-    a new line, table cells are separated by spaces, entities are decoded."""
-    if not markup:
-        return ""
-    markup = _COMMENT.sub("", markup)
-    markup = _DROP.sub("", markup)
-    parts = _PRE.split(markup)
-    for i, part in enumerate(parts):
-        parts[i] = part.replace("\r\n", "\n").replace("\n", "<br>") if i % 2 else _HTML_SPACE.sub(" ", part)
-    markup = _BR.sub("\n", "".join(parts))
-    markup = _BLOCK.sub("\x01", markup)
-    markup = _CELL.sub(" ", markup)
-    text = _SOFT_BREAKS.sub("\n", _TAG.sub("", markup))
-    return _squeeze(_html.unescape(text))
-
-
 def _squeeze_lines(lines: list[str]) -> str:
     """Collapse whitespace inside lines, drop edge blank lines, keep at most one blank line."""
     out: list[str] = []
@@ -398,6 +366,3 @@ def _squeeze_lines(lines: list[str]) -> str:
         blank = False
     return "\n".join(out)
 
-
-def _squeeze(text: str) -> str:
-    return _squeeze_lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))

@@ -16,7 +16,8 @@ from email.header import decode_header
 from email.message import Message
 from typing import Iterator
 
-from .clean import clean_email_body, html_to_text
+from .clean import clean_email_body
+from .html_text import html_to_text
 from .sources import Source
 from .summary import IngestSummary
 

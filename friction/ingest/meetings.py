@@ -15,8 +15,8 @@ from .summary import IngestSummary
 
 _CUE_TIME = re.compile(
     r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})\s*-->\s*(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})")
-_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
-_TAGS = re.compile(r"</?[a-z][^>]*>|</v>", re.I)
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^<>]+)>")
+_TAGS = re.compile(r"</?[a-z][^<>]*>|</v>", re.I)
 _PREFIX = re.compile(r"^([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}|[A-Z]{2,4}|Speaker \d+)\s*:\s+(.+)$", re.S)
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T _](\d{2})[:.]?(\d{2}))?")
 _COMPACT = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")

@@ -116,15 +116,19 @@ def _ignored(rel: str, patterns: list[str]) -> bool:
     return False
 
 
+class NotRegularFile(OSError, ValueError):
+    """A path that is a FIFO, socket, device or (when not followed) symlink, not a file."""
+
+
 def open_regular(path: str | os.PathLike, follow: bool = True) -> BinaryIO:
     """Open a regular file for reading without ever blocking: the open is non-blocking (a FIFO
-    opens at once) and anything but a regular file is refused with OSError; with
+    opens at once) and anything but a regular file is refused with NotRegularFile; with
     follow=False a symlink is refused too (it may have replaced the file since the walk)."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
     fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: {NOT_REGULAR}")
+            raise NotRegularFile(f"{path}: {NOT_REGULAR}")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
