@@ -181,3 +181,45 @@ def test_html_nested_past_the_parser_depth_limit_keeps_its_text():
     markup = "<font>" * 3000 + "deep <b>text</b> survives<br>next line<script>no</script> &amp; end"
     assert html_to_text(markup) == "deep text survives\nnext line & end"
     assert html_to_text("<div>" * 300 + "still here") == "still here"
+
+
+_PROMO_SIG = ("Jane Doe\nSenior Product Manager | Northwind Traders\n+1 (555) 010-0199\nwww.northwind.example\n"
+              "Join us at Northwind Summit 2025 - register today!")
+
+
+@pytest.mark.parametrize("body, expected", [
+    # issue 12 item 17: bare name, "Title | Company", phone, web address, promotional line; no "--", no valediction
+    ("We can't ship until legal signs off on the pricing page.\n\n" + _PROMO_SIG,
+     "We can't ship until legal signs off on the pricing page."),
+    ("Marketing moved the launch again.\nNobody told us.\n\n" + _PROMO_SIG.replace(" | ", " \u2022 ")
+     + "\nPlease consider the environment before printing this e-mail.",
+     "Marketing moved the launch again.\nNobody told us."),
+    # a long title line and a contact line before a slogan
+    ("Budget is frozen until Q3.\n\nPriya Raman\nDirector of Strategic Partnerships | Northwind Traders Ltd.\n"
+     "Mobile: +44 7700 900123 | priya.raman@northwind.example\nProud sponsor of the Harbour City Marathon, 2025",
+     "Budget is frozen until Q3."),
+    # a company line between the name and the phone/fax lines, under text the walk cannot pass
+    ("Prices for the next months:\n\nJan -- $180/MWh\nFeb -- $260/MWh\n\nSam Okafor\nNorthwind Corp.\n"
+     "Tel: (415) 555-0102\nFax: (415) 555-0103",
+     "Prices for the next months:\n\nJan -- $180/MWh\nFeb -- $260/MWh"),
+    # a mailing-list footer goes, the author's sign-off after a valediction too (as before)
+    ("I agree with the plan.\n\nThanks,\nLena\n_______________________________________________\n"
+     "Infra-discuss mailing list\nInfra-discuss@lists.example.org\nhttps://lists.example.org/mailman/listinfo/infra",
+     "I agree with the plan.\n\nThanks,"),
+])
+def test_signature_blocks_by_contact_density(body, expected):
+    assert clean_email_body(body) == expected
+
+
+@pytest.mark.parametrize("body", [
+    # the last line asks something: it is the author's, so the block above it stays
+    "Please call the vendor.\n\nAcme Support\n+1 555 0100\nwww.acme.example/support\nCan you do it today?",
+    # no blank line or valediction sets the block off from the text
+    "Call these two numbers tomorrow:\nMain Desk\n+1 555 0100\n+1 555 0101\nJoin us there if you can!",
+    # numbered references under a sign-off are the author's links
+    "See the two write-ups below.\n\nArno\n\n[1] https://example.org/a\n[2] https://example.org/b",
+    # only one contact line: not dense enough to be sure
+    "Ship it Friday.\n\nJane Doe\nHead of Ops | Acme\nwww.acme.example\nJoin us at the Acme Summit!",
+])
+def test_contact_density_keeps_the_authors_text(body):
+    assert clean_email_body(body) == body

@@ -119,6 +119,11 @@ _SIG_WORD = re.compile(r"[A-Za-z\u00c0-\u017f][\w'\u00c0-\u017f.&-]*")
 _SMALL_WORDS = {"of", "and", "the", "for", "de", "la", "von", "und", "der", "at", "&", "du", "in"}
 _NAME_SPLIT = re.compile(r"\s*(?:[|,\u2013\u2014\u2022]|\s-\s)\s*")
 _SEPARATOR_LINE = re.compile(r"^[\s*=_~#-]*$")
+_FOOTER_RULE = re.compile(r"^\s*_{20,}\s*$")
+_LIST_NAME = re.compile(r"^\s*\S[^\n]{0,80}\bmailing list\s*$", re.I)
+_FOOTNOTE = re.compile(r"^\s*\[\d{1,3}\]")
+_TITLE_SEP = re.compile(r"\s[|\u2022\u00b7]\s")                  # "Senior PM | Acme Corp"
+
 
 
 def clean_email_body(text: str) -> str:
@@ -136,6 +141,7 @@ def clean_email_body(text: str) -> str:
     if drop or ">" in text:
         lines = [ln for i, ln in enumerate(lines) if i not in drop and not ln.lstrip().startswith(">")]
     lines = _strip_disclaimer(lines)
+    lines = _strip_list_footer(lines)
     lines = _strip_signature(lines)
     while lines and _is_trailing_junk(lines[-1]):
         lines.pop()
@@ -293,6 +299,22 @@ def _strip_disclaimer(lines: list[str]) -> list[str]:
     return lines
 
 
+def _strip_list_footer(lines: list[str]) -> list[str]:
+    """Drop a mailing-list footer (Mailman's rule of underscores, "<List> mailing list", the list
+    address and its listinfo URL): the list's words, not the author's."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    for i in range(end - 1, max(-1, end - 7), -1):
+        if _FOOTER_RULE.match(lines[i]):
+            tail = [ln for ln in lines[i + 1:end] if ln.strip()]
+            if (tail and len(tail) <= 5 and any(_LIST_NAME.search(ln) for ln in tail)
+                    and all(_LIST_NAME.search(ln) or _CONTACT.search(ln) for ln in tail)):
+                return lines[:i]
+            return lines
+    return lines
+
+
 def _is_name(line: str) -> bool:
     """A person's name, also "Name | Title | Company" or "Name, Title"."""
     words = _NAME_SPLIT.split(line.strip(), 1)[0].split()
@@ -304,11 +326,11 @@ def _is_name(line: str) -> bool:
 def _is_sigline(line: str) -> tuple[bool, bool]:
     """(looks like a signature line, is a contact line)."""
     s = line.strip()
-    if len(s) > 80:
+    if len(s) > 80 or _FOOTNOTE.match(s):   # "[1] https://..." is a reference the author gave
         return False, False
     if _PHONE.search(s) or _CONTACT.search(s):
         return len(s) <= 80, True
-    if len(s) > 60 or s[-1] in "?!:;" or (s[-1] == "." and not _ABBREV_END.search(s)):
+    if len(s) > (80 if _TITLE_SEP.search(s) else 60) or s[-1] in "?!:;" or (s[-1] == "." and not _ABBREV_END.search(s)):
         return False, False
     words = _SIG_WORD.findall(s)
     if not words or len(words) > 8:
@@ -339,16 +361,57 @@ def _strip_signature(lines: list[str]) -> list[str]:
         top, n, blanks = i, n + 1, 0
         contact |= is_contact
         i -= 1
-    if top is None or not _is_name(lines[top]):
-        return lines
-    j = top - 1
-    while j >= 0 and not lines[j].strip():
-        j -= 1
-    if j < 0:
-        return lines                      # nothing above: the whole message would go
-    if _VALEDICTION.match(lines[j]) or (contact and n >= 2 and j < top - 1):
-        return lines[:top]
-    return lines
+    if top is not None and _is_name(lines[top]):
+        j = top - 1
+        while j >= 0 and not lines[j].strip():
+            j -= 1
+        if j < 0:
+            return lines                  # nothing above: the whole message would go
+        if _VALEDICTION.match(lines[j]) or (contact and n >= 2 and j < top - 1):
+            return lines[:top]
+    top = _dense_contact_block(lines, end)
+    return lines if top is None else lines[:top]
+
+
+def _dense_contact_block(lines: list[str], end: int) -> int | None:
+    """Start of a trailing signature that the line-by-line walk misses because other lines close it
+    (a promotional line, a long slogan): a name line, then at least two phone/e-mail/web lines,
+    where every line before the first contact line is a signature line and at most two other
+    lines (none a question) follow it. The block must be set off by a blank line or a valediction
+    from text above it, which stays."""
+    idx: list[int] = []                   # the last non-blank lines, at most one blank between two
+    i, blanks = end - 1, 0
+    while i >= 0 and len(idx) < 10:
+        s = lines[i].strip()
+        if not s:
+            blanks += 1
+            if blanks > 1:
+                break
+        elif _VALEDICTION.match(s):
+            break
+        else:
+            blanks = 0
+            idx.append(i)
+        i -= 1
+    idx.reverse()
+    for pos, top in enumerate(idx):
+        if len(idx) - pos < 3 or not _is_name(lines[top]):
+            continue
+        j = top - 1
+        while j >= 0 and not lines[j].strip():
+            j -= 1
+        if j < 0 or not (j < top - 1 or _VALEDICTION.match(lines[j])):
+            continue                      # not the start of its own paragraph, or nothing above
+        kinds = []
+        for k in idx[pos:]:
+            ok, contact = _is_sigline(lines[k])
+            kinds.append("contact" if contact else "sig" if ok else "other")
+        before_other = kinds[: kinds.index("other")] if "other" in kinds else kinds
+        others = [lines[k].strip() for k, kind in zip(idx[pos:], kinds) if kind == "other"]
+        if (kinds.count("contact") >= 2 and "contact" in before_other and len(others) <= 2
+                and not any(len(o) > 200 or o.endswith("?") for o in others)):
+            return top
+    return None
 
 
 def _squeeze_lines(lines: list[str]) -> str:
