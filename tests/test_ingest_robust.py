@@ -94,6 +94,18 @@ def test_mixed_iso_precision_in_one_chunk_and_bad_values_flagged(tmp_path):
     assert any(w.startswith(f"{f} item 4: unparseable timestamp") and "last Tuesday" in w for w in s.warnings)
 
 
+def test_bad_email_dates_and_yearless_values_are_flagged_not_guessed(tmp_path):
+    mail = write(tmp_path / "bad-date.eml", "From: ann@example.com\nDate: sometime on Tuesday\nSubject: x\n"
+                 "Message-ID: <bd-1@example.com>\n\nThe launch slipped again.\n")
+    table = write(tmp_path / "t.csv", "text,timestamp\nat ten,10:00\nin may,May\nfine,05/14/2001 4:39 PM\n")
+    df, s = ingest(mail, table)
+    ts = dict(zip(df.text, df.timestamp))
+    assert pd.isna(ts["The launch slipped again."]) and pd.isna(ts["at ten"]) and pd.isna(ts["in may"])
+    assert ts["fine"] == pd.Timestamp("2001-05-14 16:39", tz="UTC")
+    assert s.flagged["unparseable timestamp (left empty)"] == 3
+    assert any(w.startswith(f"{mail} item 1: unparseable timestamp") and "sometime on Tuesday" in w for w in s.warnings)
+
+
 # ---------------------------------------------------------------- 7: symlinks, FIFOs, folders, Teams types
 
 def test_symlinks_and_fifos_in_a_folder_are_counted_never_followed(tmp_path):

@@ -162,7 +162,7 @@ def message_row(msg: Message, origin: str, pos: int, source: str, body: str | No
         "id": msgid,
         "source": source,
         "channel": "email",
-        "timestamp": when,
+        "timestamp": when if when is not None else (header_text(msg.get("Date")) or None),  # flagged later
         "author": author,
         "recipients": "; ".join(r for r in recipients if r),
         "thread_id": thread_id(msgid, refs, in_reply, subject),

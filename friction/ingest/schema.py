@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pandas as pd
@@ -42,12 +43,29 @@ def parse_timestamps(values: pd.Series) -> tuple[pd.Series, list[int]]:
     out = pd.to_datetime(text.where(~missing, None), utc=True, errors="coerce", format="ISO8601")
     bad = []
     for i in [i for i, (nat, miss) in enumerate(zip(out.isna(), missing)) if nat and not miss]:
-        try:
-            ts = pd.Timestamp(text.iat[i])
-            out.iat[i] = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        ts = _free_form(str(text.iat[i]))
+        if ts is None:
             bad.append(i)
+        else:
+            out.iat[i] = ts
     return out.astype("datetime64[us, UTC]"), bad
+
+
+_HAS_DATE = re.compile(r"\d{4}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2}")
+
+
+def _free_form(value: str) -> pd.Timestamp | None:
+    """A free-form date ("5 March 2024 10:00", "05/14/2001 4:39 PM") in UTC, else None. Values
+    without a year are refused: the parser would fill in today's date ("10:00") or year 1 ("May")."""
+    if not _HAS_DATE.search(value):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None
+    if pd.isna(ts) or not 1970 <= ts.year <= 2100:
+        return None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def to_frame(rows: list[dict], bad_timestamps: list[int] | None = None) -> pd.DataFrame:
