@@ -202,10 +202,6 @@ _PROMO_SIG = ("Jane Doe\nSenior Product Manager | Northwind Traders\n+1 (555) 01
     ("Prices for the next months:\n\nJan -- $180/MWh\nFeb -- $260/MWh\n\nSam Okafor\nNorthwind Corp.\n"
      "Tel: (415) 555-0102\nFax: (415) 555-0103",
      "Prices for the next months:\n\nJan -- $180/MWh\nFeb -- $260/MWh"),
-    # a mailing-list footer goes, the author's sign-off after a valediction too (as before)
-    ("I agree with the plan.\n\nThanks,\nLena\n_______________________________________________\n"
-     "Infra-discuss mailing list\nInfra-discuss@lists.example.org\nhttps://lists.example.org/mailman/listinfo/infra",
-     "I agree with the plan.\n\nThanks,"),
 ])
 def test_signature_blocks_by_contact_density(body, expected):
     assert clean_email_body(body) == expected

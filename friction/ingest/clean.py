@@ -119,8 +119,6 @@ _SIG_WORD = re.compile(r"[A-Za-z\u00c0-\u017f][\w'\u00c0-\u017f.&-]*")
 _SMALL_WORDS = {"of", "and", "the", "for", "de", "la", "von", "und", "der", "at", "&", "du", "in"}
 _NAME_SPLIT = re.compile(r"\s*(?:[|,\u2013\u2014\u2022]|\s-\s)\s*")
 _SEPARATOR_LINE = re.compile(r"^[\s*=_~#-]*$")
-_FOOTER_RULE = re.compile(r"^\s*_{20,}\s*$")
-_LIST_NAME = re.compile(r"^\s*\S[^\n]{0,80}\bmailing list\s*$", re.I)
 _FOOTNOTE = re.compile(r"^\s*\[\d{1,3}\]")
 _TITLE_SEP = re.compile(r"\s[|\u2022\u00b7]\s")                  # "Senior PM | Acme Corp"
 
@@ -141,7 +139,6 @@ def clean_email_body(text: str) -> str:
     if drop or ">" in text:
         lines = [ln for i, ln in enumerate(lines) if i not in drop and not ln.lstrip().startswith(">")]
     lines = _strip_disclaimer(lines)
-    lines = _strip_list_footer(lines)
     lines = _strip_signature(lines)
     while lines and _is_trailing_junk(lines[-1]):
         lines.pop()
@@ -296,22 +293,6 @@ def _strip_disclaimer(lines: list[str]) -> list[str]:
         end = _BLANK_LINE.search(text, start + 40)
         if len(_DISCLAIMER_WORDS.findall(text, start, end.start() if end else len(text))) >= 2:
             return text[:start].split("\n")
-    return lines
-
-
-def _strip_list_footer(lines: list[str]) -> list[str]:
-    """Drop a mailing-list footer (Mailman's rule of underscores, "<List> mailing list", the list
-    address and its listinfo URL): the list's words, not the author's."""
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
-    for i in range(end - 1, max(-1, end - 7), -1):
-        if _FOOTER_RULE.match(lines[i]):
-            tail = [ln for ln in lines[i + 1:end] if ln.strip()]
-            if (tail and len(tail) <= 5 and any(_LIST_NAME.search(ln) for ln in tail)
-                    and all(_LIST_NAME.search(ln) or _CONTACT.search(ln) for ln in tail)):
-                return lines[:i]
-            return lines
     return lines
 
 
