@@ -25,6 +25,13 @@ are 4-8x slower (ours: ~40,000 short messages/s on one core). Steps:
 5. drop a trailing name/title/phone block: after a valediction such as "Thanks," (the
    valediction stays), or a block that starts with a name and holds a phone/e-mail/URL
    line. A lone name without either stays (it cannot be told from a one-word answer).
+   A block that ends in lines that are not signature lines (a promotional line, a slogan)
+   is recognised by its density of contact lines: a name paragraph, two or more
+   phone/e-mail/web lines, at most two other lines after them and none of them a question.
+   Numbered references ("[1] https://...") are the author's and never part of a signature.
+   ``scripts/diff_cleaner.py`` shows what a change here does to real mail.
+
+HTML bodies become text first, in ``html_text.py``.
 """
 
 from __future__ import annotations
