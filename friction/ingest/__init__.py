@@ -132,13 +132,13 @@ def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roste
             summary.skip("duplicate", warn=False)
             continue
         seen.add(rid)
-        where = f"{row.get('origin_file', '')} item {row.get('origin_pos', '')}"
+        origin, pos = str(row.get("origin_file", "")), row.get("origin_pos", "")
         if REPLACEMENT in text:
-            summary.flag("undecodable bytes replaced", where, detail="not valid in the encoding it declares or UTF-8")
+            summary.flag("undecodable bytes replaced", origin, pos, "not valid in the encoding it declares or UTF-8")
         if len(text) > limits.max_chars:
-            summary.flag("text cut at the length cap", where,
-                         detail=f"{len(text):,} characters, kept {limits.max_chars:,}; see --max-chars")
-            text = cut_text(text, limits.max_chars)
+            summary.flag("text cut at the length cap", origin, pos,
+                         f"{len(text):,} characters, kept {limits.max_chars:,}; see --max-chars")
+            text = _cut_text(text, limits.max_chars)
         team = roster.team_of(row.get("author", ""), *keys)
         row["author_team"] = team if team != UNKNOWN else (row.get("author_team") or UNKNOWN)
         row["text"] = text
@@ -152,7 +152,7 @@ def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roste
         yield _frame(rows, summary)
 
 
-def cut_text(text: str, max_chars: int) -> str:
+def _cut_text(text: str, max_chars: int) -> str:
     """The first max_chars characters, ending at a word boundary when one is near."""
     head = text[:max_chars]
     space = head.rfind(" ", max_chars - 200)
@@ -164,8 +164,8 @@ def _frame(rows: list[dict], summary: IngestSummary) -> pd.DataFrame:
     bad: list[int] = []
     frame = to_frame(rows, bad)
     for i in bad:
-        where = f"{rows[i].get('origin_file', '')} item {rows[i].get('origin_pos', '')}"
-        summary.flag("unparseable timestamp (left empty)", where, detail=repr(rows[i].get("timestamp"))[:80])
+        summary.flag("unparseable timestamp (left empty)", str(rows[i].get("origin_file", "")),
+                     rows[i].get("origin_pos", ""), repr(rows[i].get("timestamp"))[:80])
     return frame
 
 

@@ -30,13 +30,14 @@ class IngestSummary:
             line = f"{where}: {reason}" if where else reason
             self.warn(f"{line} ({detail})" if detail else line)
 
-    def flag(self, reason: str, where: str = "", detail: str = "", n: int = 1) -> None:
-        """Count n kept rows that were changed or are incomplete (text cut, timestamp left empty,
-        bytes replaced in decoding); one warning line per reason and file, not per row."""
-        self.flagged[reason] += n
-        key = (reason, where.split(" item ", 1)[0].split(" message ", 1)[0])
-        if key not in self._flag_warned:
-            self._flag_warned.add(key)
+    def flag(self, reason: str, file: str = "", item: object = None, detail: str = "") -> None:
+        """Count one kept row that was changed or is incomplete (text cut, timestamp left empty,
+        bytes replaced in decoding). Warns once per reason and file, naming the first such item:
+        '<file> item <item>: <reason> (<detail>)'."""
+        self.flagged[reason] += 1
+        if (reason, file) not in self._flag_warned:
+            self._flag_warned.add((reason, file))
+            where = f"{file} item {item}" if item is not None else file
             line = f"{where}: {reason}" if where else reason
             self.warn(f"{line} ({detail})" if detail else line)
 
