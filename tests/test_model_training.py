@@ -93,3 +93,27 @@ def test_classify_and_suggest_cli(trained, tmp_path):
     s = read_table(str(sug))
     assert len(s) == 3 and {"text", "labels", "suggested_labels", "uncertainty"} <= set(s.columns)
     assert s["uncertainty"].astype(float).is_monotonic_decreasing
+
+
+def test_long_texts_go_through_the_encoder_in_bounded_window_batches(trained):
+    """A batch of long texts is split into window slices (bounded memory); the logits and the
+    per-token contributions are those of one pass (up to kernel rounding: batch shapes differ)."""
+    import torch
+
+    model = load_model(trained)
+    texts = ["Marketing kept the whole events budget and our hiring plan got cancelled again. " * 60,
+             "Room 4B is booked.", "Nobody told support that the release moved. " * 40]
+    seen = []
+    real = model.encoder_.hidden
+    model.encoder_.hidden = lambda ids, mask: (seen.append(len(ids)), real(ids, mask))[1]
+    with torch.inference_mode():
+        tok_one, tok_sliced = [], []
+        one_pass = model._logits(texts, None, 64, tokens=tok_one, max_windows=10_000)
+        seen.clear()
+        sliced = model._logits(texts, None, 64, tokens=tok_sliced, max_windows=7)
+    assert max(seen) <= 7 and sum(seen) > 7
+    np.testing.assert_allclose(sliced, one_pass, atol=5e-3)
+    assert len(tok_one) == len(tok_sliced) == 3
+    for (o1, c1), (o2, c2) in zip(tok_one, tok_sliced):
+        assert (o1 == o2).all() and len(o1) > 0
+        np.testing.assert_allclose(c1, c2, rtol=0.02, atol=0.02)   # per-token values: bf16 rounding

@@ -342,11 +342,14 @@ class FrictionClassifier:
         return self._logits(texts, contexts, batch_size, tokens)
 
     def _logits(self, texts: list[str], contexts: Sequence[str] | None, batch_size: int,
-                tokens: list | None = None) -> np.ndarray:
+                tokens: list | None = None, max_windows: int = 256) -> np.ndarray:
         """Logits per text (the strongest window of long texts). With `tokens` (a list), each
         text's token spans and per-token label contributions are appended to it in input order,
         as (offsets (t, 2), contributions (t, n_labels)): mean pooling and the heads are linear,
-        so a sentence's in-context logit is the mean of its tokens' contributions plus the bias."""
+        so a sentence's in-context logit is the mean of its tokens' contributions plus the bias.
+        At most `max_windows` windows go through the encoder at once: texts are batched by
+        length, so a batch of long texts (each up to ingest's character cap, ~130 windows) would
+        otherwise be thousands of windows in one pass (5,000 windows took 9 GB)."""
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         per_text: list = [[] for _ in texts]
         if not texts:
@@ -366,13 +369,20 @@ class FrictionClassifier:
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
                 offsets = inputs["offset_mapping"].numpy() if tokens is not None else None
                 inputs = {k: inputs[k].to(self.device_) for k in ("input_ids", "attention_mask")}
-            hidden = enc.hidden(inputs["input_ids"], inputs["attention_mask"])
-            logits = head(enc.pool(hidden, inputs["attention_mask"])).float().cpu().numpy()
+            ids, mask = inputs["input_ids"], inputs["attention_mask"]
+            logit_parts, contrib_parts = [], []
+            for w0 in range(0, len(ids), max_windows):
+                hidden = enc.hidden(ids[w0:w0 + max_windows], mask[w0:w0 + max_windows])
+                logit_parts.append(head(enc.pool(hidden, mask[w0:w0 + max_windows])).float().cpu().numpy())
+                if offsets is not None:
+                    contrib_parts.append((hidden @ head.weight.T.float()).cpu().numpy())
+                del hidden
+            logits = np.concatenate(logit_parts)
             pooled = np.full((len(idx), len(self.labels)), -np.inf, dtype=np.float32)
             np.maximum.at(pooled, mapping, logits)
             out[idx] = pooled
             if offsets is not None:
-                contrib = (hidden @ head.weight.T.float()).cpu().numpy()
+                contrib = np.concatenate(contrib_parts)
                 for w, (row, offs) in enumerate(zip(mapping, offsets)):
                     keep = offs[:, 1] > offs[:, 0]  # real tokens: no padding, no [CLS]/[SEP]
                     per_text[idx[row]].append((offs[keep], contrib[w][keep]))
