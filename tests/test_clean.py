@@ -212,8 +212,8 @@ def test_signature_blocks_by_contact_density(body, expected):
     "Please call the vendor.\n\nAcme Support\n+1 555 0100\nwww.acme.example/support\nCan you do it today?",
     # no blank line or valediction sets the block off from the text
     "Call these two numbers tomorrow:\nMain Desk\n+1 555 0100\n+1 555 0101\nJoin us there if you can!",
-    # numbered references under a sign-off are the author's links
-    "See the two write-ups below.\n\nArno\n\n[1] https://example.org/a\n[2] https://example.org/b",
+    # numbered references under a sign-off and a slogan are the author's links
+    "See the two write-ups below.\n\nArno\n[1] https://example.org/a\n[2] https://example.org/b\nJoin us!",
     # only one contact line: not dense enough to be sure
     "Ship it Friday.\n\nJane Doe\nHead of Ops | Acme\nwww.acme.example\nJoin us at the Acme Summit!",
 ])

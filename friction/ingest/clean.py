@@ -28,7 +28,7 @@ are 4-8x slower (ours: ~40,000 short messages/s on one core). Steps:
    A block that ends in lines that are not signature lines (a promotional line, a slogan)
    is recognised by its density of contact lines: a name paragraph, two or more
    phone/e-mail/web lines, at most two other lines after them and none of them a question.
-   Numbered references ("[1] https://...") are the author's and never part of a signature.
+   Numbered references ("[1] https://...") never count as contact lines there.
    ``scripts/diff_cleaner.py`` shows what a change here does to real mail.
 
 HTML bodies become text first, in ``html_text.py``.
@@ -314,7 +314,7 @@ def _is_name(line: str) -> bool:
 def _is_sigline(line: str) -> tuple[bool, bool]:
     """(looks like a signature line, is a contact line)."""
     s = line.strip()
-    if len(s) > 80 or _FOOTNOTE.match(s):   # "[1] https://..." is a reference the author gave
+    if len(s) > 80:
         return False, False
     if _PHONE.search(s) or _CONTACT.search(s):
         return len(s) <= 80, True
@@ -393,6 +393,8 @@ def _dense_contact_block(lines: list[str], end: int) -> int | None:
         kinds = []
         for k in idx[pos:]:
             ok, contact = _is_sigline(lines[k])
+            if _FOOTNOTE.match(lines[k]):
+                ok = contact = False          # "[1] https://..." is a reference the author gave
             kinds.append("contact" if contact else "sig" if ok else "other")
         before_other = kinds[: kinds.index("other")] if "other" in kinds else kinds
         others = [lines[k].strip() for k, kind in zip(idx[pos:], kinds) if kind == "other"]
