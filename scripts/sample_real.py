@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="folder for the batches (must be outside the repository)")
     ap.add_argument("--batch", type=int, default=400)
     ap.add_argument("--double", type=int, default=1600, help="messages read by two annotators")
-    ap.add_argument("--round", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--round", type=int, default=1, choices=(1, 2, 3))
     args = ap.parse_args()
     out = Path(args.out).resolve()
     if ROOT in out.parents or out == ROOT:
@@ -85,8 +85,8 @@ def main() -> None:
     pool = read_pool()
     long_enough = (pool["channel"] == "email") | (pool["text"].map(words) >= 4)
     pool = pool[long_enough].reset_index(drop=True)
-    if args.round == 2:
-        return write_round2(pool, out, args.batch)
+    if args.round >= 2:
+        return write_next_round(pool, out, args.batch, args.round)
 
     # candidate scores from the shipped model, on a fixed random subset of the big sources
     scored = []
@@ -158,13 +158,32 @@ def main() -> None:
                       "by_source": sample.source.value_counts().to_dict()}, indent=1))
 
 
-def write_round2(pool: pd.DataFrame, out: Path, batch: int) -> None:
-    """Append round 2 to the sample and write its batches after round 1's (read once each)."""
+def round3(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
+    """Round 3, for training positives: unread messages of the training communities ranked by a
+    teacher (TF-IDF + LR fitted on every message read so far, written corpus included), the top
+    3,000 (`teacher`), plus 400 at random from the same communities (`random3`)."""
+    from friction.corpus import label_matrix, load_corpus
+    from friction.labels import DEFAULT_LABEL_IDS
+    from friction.model.baselines import TfidfBaseline
+
+    read = load_corpus(ROOT / "corpora" / "real" / "labels.csv")
+    written = load_corpus(ROOT / "corpora" / "train")
+    both = pd.concat([read[["text", "label_list"]], written[["text", "label_list"]]])
+    teacher = TfidfBaseline().fit(both.text.tolist(), label_matrix(both.label_list, DEFAULT_LABEL_IDS))
+    fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
+    score = teacher.predict_proba(fresh.text.tolist()).max(axis=1)
+    top = fresh.assign(score=score).sort_values("score", ascending=False).head(3000)
+    rest = fresh[~fresh.key.isin(top.key)].sample(400, random_state=SEED + 4)
+    return {**{k: "teacher" for k in top.key}, **{k: "random3" for k in rest.key}}
+
+
+def write_next_round(pool: pd.DataFrame, out: Path, batch: int, rnd: int) -> None:
+    """Append a later round to the sample and write its batches after the last ones (read once each)."""
     sample_csv = ROOT / "corpora" / "real" / "sample.csv"
     before = pd.read_csv(sample_csv)
     pool = pool.assign(pointer=pool.key.map(pointer))
     taken = set(pool.key[pool.pointer.isin(before.pointer)])
-    picked = round2(pool, taken)
+    picked = round2(pool, taken) if rnd == 2 else round3(pool, taken)
     new = pool[pool.key.isin(picked)].copy()
     new["stratum"] = new.key.map(picked)
     new = new.sample(frac=1.0, random_state=SEED + 3).reset_index(drop=True)
@@ -184,7 +203,7 @@ def write_round2(pool: pd.DataFrame, out: Path, batch: int) -> None:
                          "split": new.split, "channel": new.channel, "stratum": new.stratum,
                          "model_score": np.nan, "text_sha1": new.text.map(text_hash), "double": False})
     pd.concat([before, keep]).sort_values("pointer").to_csv(sample_csv, index=False, float_format="%.3f")
-    print(json.dumps({"round2_messages": len(new), "last_batch": nb,
+    print(json.dumps({f"round{rnd}_messages": len(new), "last_batch": nb,
                       "by_stratum": new.stratum.value_counts().to_dict(),
                       "by_source": new.source.value_counts().to_dict()}, indent=1))
 

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "root": "../..",
     "written": "corpora/train",
     "real": "corpora/real/labels.csv",
+    "real_exclude_strata": [],  # sampling strata of corpora/real left out of training (e.g. a later round)
     "pool": None,  # default: ../shared/external_train beside the repository
     "background": {"n": 3000, "weight": 0.3, "teacher_max": 0.5},
     "augment": {"share": 0.5},
@@ -83,13 +84,14 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
     settings = dict(recipe["settings"])
     written = load_corpus(recipe["written"]).assign(world="written")
     pool = read_pool(recipe["pool"] or DEFAULT_POOL)
-    real = load_real_corpus(recipe["real"], pool=pool).assign(world="real")
-    log(f"real labelled: {len(real)} joined, {real.attrs['dropped']} dropped (text changed or missing)")
+    read = load_real_corpus(recipe["real"], pool=pool)
+    real = read[~read.stratum.isin(recipe["real_exclude_strata"])].assign(world="real")
+    log(f"real labelled: {len(real)} joined, {read.attrs['dropped']} dropped (text changed or missing)")
     parts = {w: {s: d[d.split == s] for s in ("train", "dev", "test")} for w, d in (("written", written), ("real", real))}
     labelled = pd.concat([parts["written"]["train"], parts["real"]["train"]])
     teacher = TfidfBaseline().fit(labelled.text.tolist(), label_matrix(labelled.label_list, ids))
     bgc = recipe["background"]
-    bg = background_negatives(pool, set(real.pointer), teacher, bgc["n"], bgc["teacher_max"], settings["seed"])
+    bg = background_negatives(pool, set(read.pointer), teacher, bgc["n"], bgc["teacher_max"], settings["seed"])
     neutral = first_sentences(labelled.loc[labelled.label_list.map(len) == 0, "text"])
     aug = with_neutral_context(labelled, neutral, frac=recipe["augment"]["share"], seed=settings["seed"])
     train = pd.concat([labelled, aug.assign(world="augmented"), bg], ignore_index=True)
@@ -117,7 +119,7 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
     facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
              "training_data": {"sha256": data_hash(train), "n": len(train),
                                "n_by_world": {k: int(v) for k, v in train.world.value_counts().items()},
-                               "real_dropped": int(real.attrs["dropped"]),
+                               "real_dropped": int(read.attrs["dropped"]),
                                "teacher_dropped": bg.attrs["teacher_dropped"],
                                "positives": {lid: int(sum(lid in labs for labs in train.label_list)) for lid in ids}},
              "total_seconds": round(time.perf_counter() - t0)}
