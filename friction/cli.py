@@ -404,6 +404,40 @@ def report(db, out_dir, period, min_group, allow_small_groups, key_file, wait):
 
 
 @cli.command()
+@click.argument("reviews", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", default="friction.duckdb", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@KEY_OPTION
+@WAIT_OPTION
+def review(reviews, db, key_file, wait):
+    """Record the reviews exported from a report page (reviews.csv) in the store.
+
+    The next report shows the reviewed precision per label ("of 40 reviewed blame
+    items, 31 were right"). The same file trains: friction train reviews.csv
+    --from models/default --mix corpora/train -o models/ours
+
+    Example: friction review reviews.csv --db friction.duckdb
+    """
+    from .review import read_reviews, review_ids
+    from .store import Store
+
+    with Store(db, key_file=key_file, wait=wait) as store:
+        model_id = store.latest_model()
+        try:
+            known = store.known_ids(review_ids(reviews), model_id) if model_id else set()
+            got = read_reviews(reviews, store.label_ids(), known)
+        except (ValueError, OSError) as exc:
+            fail(str(exc))
+        for line in got.problems:
+            click.echo(line, err=True)
+        n = store.record_reviews(got.rows, model_id, os.path.basename(reviews))
+    skipped = sum(got.skipped.values())
+    why = "; ".join(f"{k}: {v}" for k, v in sorted(got.skipped.items()))
+    click.echo(f"recorded {n} reviews in {db}" + (f"; skipped {skipped} ({why})" if skipped else ""), err=True)
+    if n == 0:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--db", default="friction.duckdb", show_default=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, help="Parquet file for the stored messages (pseudonymised).")
 @KEY_OPTION

@@ -130,7 +130,9 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     out["recipient_teams"] = finder.recipient_teams(out["recipients"].fillna("").tolist())
     out["is_request"] = is_request(texts)
     bags = token_bag(redactor.redact_for_counting(texts), drop=redactor.words)
-    out["evidence"] = _redact_evidence(out["evidence"].fillna("").tolist(), redactor)
+    evidence = out["evidence"].fillna("").tolist()
+    out["context"] = _redact_evidence(evidence_context(texts, evidence), redactor, pairs=True)
+    out["evidence"] = _redact_evidence(evidence, redactor)
     out["tokens"] = bags
     if not name_people:
         out["author"] = [pseudonym(a, secret) for a in out["author"].fillna("")]
@@ -141,13 +143,36 @@ def prepare(labelled: pd.DataFrame, model_id: str, scan_id: int, finder: TeamFin
     return out.drop(columns=["text"])
 
 
-def _redact_evidence(evidence: list[str], redactor: Redactor) -> list[str]:
+def _redact_evidence(evidence: list[str], redactor: Redactor, pairs: bool = False) -> list[str]:
     """Evidence JSON with every sentence redacted (NER included: these are shown), all of a
-    chunk's sentences in one batch."""
+    chunk's sentences in one batch. pairs: the values are [before, after] pairs (the context)."""
     parsed = [json.loads(ev) if ev else {} for ev in evidence]
-    redacted = iter(redactor.redact([s for d in parsed for sents in d.values() for s in sents], ner=True))
-    return [json.dumps({lab: [next(redacted) for _ in sents] for lab, sents in d.items()}, ensure_ascii=False)
+    flat = [x for d in parsed for sents in d.values() for s in sents for x in (s if pairs else [s])]
+    redacted = iter(redactor.redact(flat, ner=True))
+    take = (lambda s: [next(redacted) for _ in s]) if pairs else (lambda s: next(redacted))
+    return [json.dumps({lab: [take(s) for s in sents] for lab, sents in d.items()}, ensure_ascii=False)
             if d else "" for d in parsed]
+
+
+def evidence_context(texts: list[str], evidence: list[str]) -> list[str]:
+    """For each evidence sentence, the sentence before and after it in its message ('' at an
+    edge), as JSON {label: [[before, after], ...]} aligned with the evidence: a sentence alone
+    is often too short to judge. Only messages with evidence are split."""
+    from .model.sentences import split_sentences
+
+    rows = [i for i, ev in enumerate(evidence) if ev]
+    out = [""] * len(evidence)
+    for i, sents in zip(rows, split_sentences([texts[i] or "" for i in rows])):
+        ctx = {}
+        for lab, shown in json.loads(evidence[i]).items():
+            pairs = []
+            for s in shown:
+                j = sents.index(s) if s in sents else -1
+                pairs.append(["", ""] if j < 0 else [sents[j - 1] if j > 0 else "",
+                                                     sents[j + 1] if j + 1 < len(sents) else ""])
+            ctx[lab] = pairs
+        out[i] = json.dumps(ctx, ensure_ascii=False)
+    return out
 
 
 def find_roster(inputs: Sequence[str]) -> str | None:
