@@ -157,7 +157,9 @@ def _redact_evidence(evidence: list[str], redactor: Redactor, pairs: bool = Fals
 def evidence_context(texts: list[str], evidence: list[str]) -> list[str]:
     """For each evidence sentence, the sentence before and after it in its message ('' at an
     edge), as JSON {label: [[before, after], ...]} aligned with the evidence: a sentence alone
-    is often too short to judge. Only messages with evidence are split."""
+    is often too short to judge. A neighbour of fewer than four words is left out: greetings and
+    sign-offs ('Hi Leo,', 'Thanks, Priya') add no meaning and are where names sit. Only
+    messages with evidence are split."""
     from .model.sentences import split_sentences
 
     rows = [i for i, ev in enumerate(evidence) if ev]
@@ -168,8 +170,8 @@ def evidence_context(texts: list[str], evidence: list[str]) -> list[str]:
             pairs = []
             for s in shown:
                 j = sents.index(s) if s in sents else -1
-                pairs.append(["", ""] if j < 0 else [sents[j - 1] if j > 0 else "",
-                                                     sents[j + 1] if j + 1 < len(sents) else ""])
+                near = ["", ""] if j < 0 else [sents[j - 1] if j > 0 else "", sents[j + 1] if j + 1 < len(sents) else ""]
+                pairs.append([n if len(n.split()) >= 4 else "" for n in near])
             ctx[lab] = pairs
         out[i] = json.dumps(ctx, ensure_ascii=False)
     return out

@@ -270,18 +270,21 @@ class Store:
     def reviews(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM reviews ORDER BY reviewed_at, id").df()
 
-    def tokens_for(self, ids: Sequence[str], model_id: str | None = None) -> dict[str, str]:
-        """The token bags of a few messages (evidence candidates), by id."""
+    def text_columns(self, ids: Sequence[str], model_id: str | None = None) -> pd.DataFrame:
+        """The wide text columns (evidence, context, token bag) of a few messages (evidence
+        candidates), indexed by id: the report never loads them for every message."""
         model_id = model_id or self.latest_model()
+        cols = ["evidence", "context", "tokens"]
         if not len(ids) or model_id is None:
-            return {}
+            return pd.DataFrame(columns=cols, index=pd.Index([], name="id"))
         self.con.register("_tids", pd.DataFrame({"id": list(ids)}))
         try:
-            rows = self.con.execute("SELECT m.id, coalesce(m.tokens, '') FROM messages m JOIN _tids USING (id) "
-                                    "WHERE m.model_id = ?", [model_id]).fetchall()
+            df = self.con.execute("SELECT m.id, coalesce(m.evidence, '') AS evidence, coalesce(m.context, '') AS context, "
+                                  "coalesce(m.tokens, '') AS tokens FROM messages m JOIN _tids USING (id) "
+                                  "WHERE m.model_id = ?", [model_id]).df()
         finally:
             self.con.unregister("_tids")
-        return dict(rows)
+        return df.set_index("id")
 
     def reports(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM reports ORDER BY made_at").df()

@@ -189,10 +189,12 @@ def test_reviews_are_recorded_and_the_next_report_shows_reviewed_precision(tmp_p
 def test_scan_keeps_each_evidence_sentence_with_its_neighbours():
     from friction.scan import evidence_context
 
-    texts = ["We met on Monday. QA broke the build again. Nobody told us. Thanks.", "Fine.", "Only one."]
-    ev = [json.dumps({"blame": ["QA broke the build again."], "communication_breakdown": ["Nobody told us."]}), "",
+    texts = ["Hi Leo, we met on Monday morning. QA broke the build again. Nobody told us anything at all. Thanks, Leo.",
+             "Fine.", "Only one."]
+    ev = [json.dumps({"blame": ["QA broke the build again."],
+                      "communication_breakdown": ["Nobody told us anything at all."]}), "",
           json.dumps({"blame": ["Only one."]})]
     out = [json.loads(c) if c else "" for c in evidence_context(texts, ev)]
-    assert out[0] == {"blame": [["We met on Monday.", "Nobody told us."]],
-                      "communication_breakdown": [["QA broke the build again.", "Thanks."]]}
+    assert out[0] == {"blame": [["Hi Leo, we met on Monday morning.", "Nobody told us anything at all."]],
+                      "communication_breakdown": [["QA broke the build again.", ""]]}   # not 'Thanks, Leo.'
     assert out[1] == "" and out[2] == {"blame": [["", ""]]}

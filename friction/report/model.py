@@ -54,7 +54,8 @@ def label_names(scans: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, s
 
 def compute(store: Store, period: str = "quarter", min_group: int = 10, alpha: float = 0.05) -> dict:
     """Every table behind the report, from the store (DataFrames, suppression flags set)."""
-    msgs = store.messages(exclude=["tokens"])  # token bags are streamed (distinctive phrases)
+    # token bags are streamed (distinctive phrases); evidence and context are read for candidates only
+    msgs = store.messages(exclude=["tokens", "evidence", "context"])
     labels = [lid for lid in store.label_ids() if msgs[f"score_{lid}"].notna().any()] if len(msgs) else []
     out = {"messages": msgs, "labels": labels, "scans": store.scans(), "period": period, "min_group": min_group,
            "alpha": alpha}
@@ -204,21 +205,22 @@ def evidence_items(store: Store, msgs: pd.DataFrame, data: dict) -> list[dict]:
     for lid in data["labels"]:
         ok = visible_cells(msgs, data, lid)
         cand = msgs.loc[ok].assign(period=period[ok]).nlargest(4 * EVIDENCE_PER_LABEL, f"score_{lid}")
-        cand = cand[cand["evidence"].fillna("") != ""]
+        text = store.text_columns(cand["id"].tolist())
+        cand = cand.join(text, on="id")
+        cand = cand[cand["evidence"].fillna("") != ""].reset_index(drop=True)
         if cand.empty:
             continue
-        bags = store.tokens_for(cand["id"].tolist())
         typ = np.zeros(len(cand))
         for per, idx in cand.groupby("period").indices.items():
             terms = phrases.loc[(phrases["label"] == lid) & (phrases["period"] == per), "term"].tolist()
-            typ[idx] = typicality([bags.get(i, "") for i in cand["id"].iloc[idx]], terms)
+            typ[idx] = typicality(cand["tokens"].iloc[idx].fillna("").tolist(), terms)
         cand = cand.assign(typicality=typ, rank=0.6 * cand[f"score_{lid}"].to_numpy() + 0.4 * typ)
         kept = 0
         for _, r in cand.sort_values("rank", ascending=False, kind="stable").iterrows():
             sents = json.loads(r["evidence"]).get(lid, [])
             if not sents:
                 continue
-            ctx = json.loads(r["context"]).get(lid, []) if isinstance(r.get("context"), str) and r["context"] else []
+            ctx = json.loads(r["context"]).get(lid, []) if isinstance(r["context"], str) and r["context"] else []
             # the period, not the day: a day and a channel can point at one meeting or person
             items.append({"id": str(r["id"]), "label": lid, "period": str(r["period"]),
                           "author_team": str(r["author_team"] or "unknown"), "target_team": str(r["target_team"] or ""),
