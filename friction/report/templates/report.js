@@ -38,6 +38,10 @@
   fill("f-team", D.teams);
 
   function labelsShown() { return D.labels.filter(function (l) { return !state.label || l.id === state.label; }); }
+  function onActivate(node, fn) {  // click, or Enter / Space from the keyboard
+    node.addEventListener("click", fn);
+    node.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); fn(); } });
+  }
   function select(sel) { state.sel = sel; state.all = false; render(); document.getElementById("detail").scrollIntoView({ block: "nearest" }); }
 
   // ------------------------------------------------------------------ trend charts
@@ -67,7 +71,7 @@
       s.appendChild(svg("line", { x1: x, x2: x, y1: Y(c.ci_low), y2: Y(c.ci_high), "class": "ci" }));
       var pt = svg("circle", { cx: x, cy: Y(c.rate), r: 4, "class": "pt", "data-period": p, tabindex: 0 });
       pt.appendChild(svg("title", {}, p + ": " + fmt(c.rate) + " per 1,000 (" + fmt(c.ci_low) + "–" + fmt(c.ci_high) + "), " + c.count + " of " + c.n));
-      pt.addEventListener("click", function () { onPick(c); });
+      onActivate(pt, function () { onPick(c); });
       s.appendChild(pt);
       seg.push([x, Y(c.rate)]);
     });
@@ -137,7 +141,7 @@
         else {
           td = el("td", { "class": "open", text: fmt(c.rate), title: a + " → " + t + ": " + fmt(c.rate) + " per 1,000", "data-a": a, "data-t": t, tabindex: 0 });
           td.style.background = "rgba(200,85,61," + (0.08 + 0.92 * c.rate / vmax).toFixed(2) + ")";
-          td.addEventListener("click", function () { select({ kind: "pair", a: a, t: t, cell: c }); });
+          onActivate(td, function () { select({ kind: "pair", a: a, t: t, cell: c }); });
           if (state.sel && state.sel.kind === "pair" && state.sel.a === a && state.sel.t === t) td.className += " sel";
         }
         if (state.team && a !== state.team && t !== state.team) td.className += " dim";
