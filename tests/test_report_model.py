@@ -198,3 +198,15 @@ def test_scan_keeps_each_evidence_sentence_with_its_neighbours():
     assert out[0] == {"blame": [["Hi Leo, we met on Monday morning.", "Nobody told us anything at all."]],
                       "communication_breakdown": [["QA broke the build again.", ""]]}   # not 'Thanks, Leo.'
     assert out[1] == "" and out[2] == {"blame": [["", ""]]}
+
+
+def test_evidence_from_a_hidden_channel_does_not_name_it(tmp_path):
+    rows = fixture_rows()
+    for r in rows:
+        if r["id"] in ("msg-1", "msg-2"):  # two Ops authors flagged in a small private channel
+            r["channel"] = "leads-private"
+    make_store(tmp_path / "f.duckdb", rows)
+    _, html, model = report(tmp_path)
+    assert {"channel": "leads-private", "hidden": True} in model["channels"]
+    assert {e["channel"] for e in model["evidence"] if e["id"] in ("msg-1", "msg-2")} == {""}
+    assert all(e["channel"] in ("", "email", "chat") for e in model["evidence"])

@@ -201,6 +201,9 @@ def evidence_items(store: Store, msgs: pd.DataFrame, data: dict) -> list[dict]:
     sentences (redacted at scan time), its cell, score and typicality, ranked by both."""
     period = assign_period(msgs["timestamp"], data["period"])
     phrases = data["typical_terms"]
+    # a channel whose share is hidden is not named on its evidence either: a team pair, a period
+    # and a small channel together can point at a few people
+    hidden_channels = data["channels"][0]
     items = []
     for lid in data["labels"]:
         ok = visible_cells(msgs, data, lid)
@@ -224,7 +227,8 @@ def evidence_items(store: Store, msgs: pd.DataFrame, data: dict) -> list[dict]:
             # the period, not the day: a day and a channel can point at one meeting or person
             items.append({"id": str(r["id"]), "label": lid, "period": str(r["period"]),
                           "author_team": str(r["author_team"] or "unknown"), "target_team": str(r["target_team"] or ""),
-                          "channel": str(r["channel"] or ""), "score": _num(r[f"score_{lid}"], 2),
+                          "channel": "" if str(r["channel"]) in hidden_channels else str(r["channel"] or ""),
+                          "score": _num(r[f"score_{lid}"], 2),
                           "typicality": _num(r["typicality"], 2), "text": " … ".join(sents),
                           "parts": in_context(sents, ctx)})
             kept += 1

@@ -208,7 +208,7 @@
     });
     box.appendChild(q);
     box.appendChild(el("div", { "class": "meta", text: names[e.label] + " · " + e.author_team + " → " + (e.target_team || "no target team") +
-      " · " + e.channel + " · " + e.period + " · score " + e.score.toFixed(2) + " · typicality " + e.typicality.toFixed(2) }));
+      " · " + (e.channel || "channel hidden") + " · " + e.period + " · score " + e.score.toFixed(2) + " · typicality " + e.typicality.toFixed(2) }));
     var rv = el("div", { "class": "review" });
     var right = el("button", { type: "button", "class": "mark-right", text: "✓ right label" });
     var other = el("select", { "class": "mark-wrong", "aria-label": "the right label" }, [el("option", { value: "", text: "wrong label: the right one is…" })]);
