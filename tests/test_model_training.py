@@ -77,7 +77,7 @@ def test_continue_from_a_model_keeps_known_heads(trained):
     base = load_model(trained)
     cont = FrictionClassifier(labels=base.labels, base=trained)
     cont._init_modules()
-    assert np.allclose(cont.head_.weight.detach().numpy(), base.head_.weight.detach().numpy())
+    assert np.allclose(cont.head_.weight.detach().numpy(), base.classifier.head_.weight.detach().numpy())
 
 
 def test_classify_and_suggest_cli(trained, tmp_path):

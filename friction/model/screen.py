@@ -30,14 +30,16 @@ class FrictionScreen:
     def __init__(self, C: float = 4.0):
         self.C = C
 
-    def fit(self, texts: Sequence[str], any_friction: np.ndarray) -> "FrictionScreen":
+    def fit(self, texts: Sequence[str], any_friction: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> "FrictionScreen":
         from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.linear_model import LogisticRegression
 
         counts = _vectorizer().transform(list(texts))
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
         self.idf_ = tfidf.idf_.astype(np.float32)
-        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000).fit(self._features(counts), any_friction)
+        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000).fit(
+            self._features(counts), any_friction, sample_weight=sample_weight)
         self.coef_ = lr.coef_[0].astype(np.float32)
         self.intercept_ = float(lr.intercept_[0])
         self.threshold_ = 0.5
