@@ -285,7 +285,8 @@ def _with_screen(model, df):
     has_dev = "split" in df.columns and bool((df.loc[df["split"] == "dev", "label_list"].map(len) > 0).any())
     if not has_dev:
         return FrictionPipeline.of(model)
-    return FrictionPipeline.of(model, screen_from_frames(df, log=lambda line: click.echo(line, err=True)))
+    return FrictionPipeline.of(model, screen_from_frames(df, encoder=model.encoder_,
+                                                         log=lambda line: click.echo(line, err=True)))
 
 
 def _train_recipe(recipe_file: str, output: str, smoke: bool) -> None:
@@ -298,7 +299,7 @@ def _train_recipe(recipe_file: str, output: str, smoke: bool) -> None:
     try:
         recipe = load_recipe(recipe_file)
         model, metrics, facts = train_recipe(recipe, smoke=smoke, log=lambda line: click.echo(line, err=True))
-        screen = screen_for_recipe(recipe, log=lambda line: click.echo(line, err=True))
+        screen = screen_for_recipe(recipe, encoder=model.encoder_, log=lambda line: click.echo(line, err=True))
     except (ValueError, OSError) as exc:
         fail(str(exc))
     metrics["screen"] = screen.tuning_

@@ -43,11 +43,12 @@ def background(pool: pd.DataFrame, labelled_pointers: set[str], per_source: int 
                      ignore_index=True)
 
 
-def fit_screen(train_texts: list[str], train_y: np.ndarray, dev: dict[str, tuple[list[str], np.ndarray]],
-               recall: float = 0.98, C: float = 16.0, sample_weight: np.ndarray | None = None) -> FrictionScreen:
-    """Fit the screen, then set its threshold: the highest at which every dev set keeps at least
-    `recall` of its friction (0 when none does, so the screen passes everything)."""
-    screen = FrictionScreen(C=C).fit(train_texts, train_y, sample_weight=sample_weight)
+def fit_screen(screen, train_texts: list[str], train_y: np.ndarray, dev: dict[str, tuple[list[str], np.ndarray]],
+               recall: float = 0.98, sample_weight: np.ndarray | None = None):
+    """Fit `screen` (a FrictionScreen or StaticScreen), then set its threshold: the highest at
+    which every dev set keeps at least `recall` of its friction (0 when none does, so the screen
+    passes everything)."""
+    screen.fit(train_texts, train_y, sample_weight=sample_weight)
     scores = {name: (screen.predict_proba(texts), np.asarray(y, bool)) for name, (texts, y) in dev.items()}
     grid = np.round(np.arange(0.005, 0.995, 0.005), 3)
     ok = [t for t in grid if all((p[y] >= t).mean() >= recall for p, y in scores.values() if y.any())]
@@ -65,11 +66,14 @@ def fit_screen(train_texts: list[str], train_y: np.ndarray, dev: dict[str, tuple
 
 
 def screen_from_frames(written: pd.DataFrame, real: pd.DataFrame | None = None, pool: pd.DataFrame | None = None,
-                       recall: float = 0.98, C: float = 16.0, per_source: int = BACKGROUND_PER_SOURCE,
-                       seed: int = 0, log: Callable[[str], None] = print) -> FrictionScreen:
+                       encoder=None, recall: float = 0.98, per_source: int = BACKGROUND_PER_SOURCE,
+                       seed: int = 0, log: Callable[[str], None] = print):
     """The screen from corpora in `load_corpus` shape (split column: train / dev / test), with
-    the real corpus and the unlabelled pool when given. Pass rates on the pool's dev communities
-    (real traffic, unlabelled) are recorded beside the dev recall."""
+    the real corpus and the unlabelled pool when given. With the model's `encoder`, a
+    static-embedding screen distilled from it is fitted too, and the one that passes less dev
+    traffic at the same recall is kept (pass rates on the pool's dev communities, real traffic
+    never trained on, else on the dev sets' neutral messages); both candidates' figures are kept
+    in its tuning record."""
     parts = [written[written["split"] == "train"]]
     dev = {"written dev": written[written["split"] == "dev"]}
     if real is not None:
@@ -82,20 +86,38 @@ def screen_from_frames(written: pd.DataFrame, real: pd.DataFrame | None = None, 
     y = np.concatenate([any_friction(labelled), np.zeros(len(bg), bool)])
     weights = np.concatenate([np.ones(len(labelled)), np.full(len(bg), BACKGROUND_WEIGHT)])
     dev_sets = {name: (d["text"].tolist(), any_friction(d)) for name, d in dev.items() if len(d)}
-    screen = fit_screen(texts, y, dev_sets, recall=recall, C=C, sample_weight=weights)
-    if pool is not None:  # real traffic the screen never saw: the dev communities, unlabelled
-        traffic = pool[pool["split"] == "dev"]
-        keep = screen.passes(traffic["text"].tolist())
-        screen.tuning_["real traffic (pool dev communities)"] = {
-            "n": int(len(traffic)), "pass_rate": round(float(keep.mean()), 4),
-            "by_source": {k: round(float(v), 4) for k, v in pd.Series(keep).groupby(traffic["source"].to_numpy()).mean().items()}}
-    log(f"screen: threshold {screen.threshold_:.3f}; " + "; ".join(
-        f"{k} recall {v['recall']} pass {v['pass_rate']}" if isinstance(v, dict) and "recall" in v else
-        f"{k} pass {v['pass_rate']}" for k, v in screen.tuning_.items() if isinstance(v, dict)))
-    return screen
+    candidates = [FrictionScreen(C=16.0)]
+    if encoder is not None:
+        from .static_screen import StaticScreen
+
+        candidates.append(StaticScreen.from_encoder(encoder))
+    traffic = pool[pool["split"] == "dev"] if pool is not None else None
+    fitted = []
+    for screen in candidates:
+        fit_screen(screen, texts, y, dev_sets, recall=recall, sample_weight=weights)
+        if traffic is not None:  # real traffic the screen never saw: the dev communities, unlabelled
+            keep = screen.passes(traffic["text"].tolist())
+            screen.tuning_["real traffic (pool dev communities)"] = {
+                "n": int(len(traffic)), "pass_rate": round(float(keep.mean()), 4),
+                "by_source": {k: round(float(v), 4)
+                              for k, v in pd.Series(keep).groupby(traffic["source"].to_numpy()).mean().items()}}
+        fitted.append(screen)
+        log(f"screen {type(screen).__name__}: threshold {screen.threshold_:.3f}; " + "; ".join(
+            f"{k} recall {v['recall']} pass {v['pass_rate']}" if "recall" in v else f"{k} pass {v['pass_rate']}"
+            for k, v in screen.tuning_.items() if isinstance(v, dict)))
+
+    def dev_pass(screen) -> float:
+        t = screen.tuning_
+        if "real traffic (pool dev communities)" in t:
+            return t["real traffic (pool dev communities)"]["pass_rate"]
+        return float(np.mean([v["pass_rate_none"] for v in t.values() if isinstance(v, dict) and v.get("pass_rate_none") is not None]))
+
+    best = min(fitted, key=dev_pass)
+    best.tuning_["candidates"] = {type(s).__name__: {"threshold": s.threshold_, "dev pass rate": dev_pass(s)} for s in fitted}
+    return best
 
 
-def screen_for_recipe(recipe: dict, log: Callable[[str], None] = print) -> FrictionScreen:
+def screen_for_recipe(recipe: dict, encoder=None, log: Callable[[str], None] = print):
     """The screen for a training recipe's data (see friction/model/recipe.py): written corpus,
     real labelled corpus joined from the pool, the pool itself for background and traffic."""
     from ..corpus import load_corpus
@@ -104,7 +126,8 @@ def screen_for_recipe(recipe: dict, log: Callable[[str], None] = print) -> Frict
     written = load_corpus(recipe["written"])
     pool = read_pool(recipe.get("pool") or DEFAULT_POOL)
     real = load_real_corpus(recipe["real"], pool=pool)
-    return screen_from_frames(written, real, pool, seed=recipe.get("settings", {}).get("seed", 0), log=log)
+    return screen_from_frames(written, real, pool, encoder=encoder, seed=recipe.get("settings", {}).get("seed", 0),
+                              log=log)
 
 
 def make_cascade_ready(folder: str | Path, recipe_file: str | Path | None = None,
@@ -120,11 +143,15 @@ def make_cascade_ready(folder: str | Path, recipe_file: str | Path | None = None
 
     folder = Path(folder)
     recipe_file = recipe_file or (folder / "recipe.yaml" if (folder / "recipe.yaml").exists() else None)
+    model = FrictionPipeline.from_disk(folder, precision="fp32").classifier
     if recipe_file:
-        screen = screen_for_recipe(load_recipe(recipe_file), log=log)
+        screen = screen_for_recipe(load_recipe(recipe_file), encoder=model.encoder_, log=log)
     else:
-        screen = screen_from_frames(load_corpus(DEFAULT_MODEL.parents[1] / "corpora" / "train"), log=log)
-    pipe = FrictionPipeline.from_disk(folder).without("screen")
-    pipe = FrictionPipeline.of(pipe.classifier, screen)
-    pipe.to_disk(folder)
+        screen = screen_from_frames(load_corpus(DEFAULT_MODEL.parents[1] / "corpora" / "train"),
+                                    encoder=model.encoder_, log=log)
+    if (folder / "screen").is_dir():
+        import shutil
+
+        shutil.rmtree(folder / "screen")  # a screen of the other kind leaves no stray files
+    FrictionPipeline.of(model, screen).to_disk(folder)
     return screen.tuning_

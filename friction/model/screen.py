@@ -92,14 +92,19 @@ class FrictionScreen:
             **getattr(self, "tuning_", {})}, indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "FrictionScreen | None":
-        """The screen saved in a model folder, or None when the folder has none."""
+    def load(cls, path: str | Path):
+        """The screen saved in a model folder (this kind or the static-embedding one, as its
+        screen.json says), or None when the folder has none."""
         from safetensors.numpy import load_file
 
         path = Path(path)
         if not (path / "screen.json").exists():
             return None
         cfg = json.loads((path / "screen.json").read_text())
+        if cfg.get("kind", "").startswith("static"):
+            from .static_screen import StaticScreen
+
+            return StaticScreen.load(path, cfg)
         arrays = load_file(str(path / "screen.safetensors"))
         s = cls(C=cfg.get("C", 4.0))
         s.idf_, s.coef_ = arrays["idf"], arrays["coef"]
