@@ -89,3 +89,37 @@ def test_the_token_budget_reads_first_and_last_windows_only():
     assert keep.tolist() == [True, True, True, False, False, True, True, True]
     assert window_budget(mapping, 4) is not None and window_budget(mapping, 5) is None
     assert window_budget(mapping, None) is None
+
+
+def test_the_runtime_is_chosen_per_cpu_at_load_time(monkeypatch):
+    import friction.model.runtime as runtime
+
+    monkeypatch.setenv("FRICTION_PRECISION", "fp32")  # an ordinary CPU, as far as the choice goes
+    monkeypatch.delenv("FRICTION_RUNTIME", raising=False)
+    monkeypatch.setattr(runtime, "onnx_available", lambda: False)
+    assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "torch-fp32"  # the extra is optional
+    monkeypatch.setattr(runtime, "onnx_available", lambda: True)
+    assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "onnx-int8"
+    assert runtime.choose({"precision": "auto"}) == "torch-fp32"  # the folder did not choose int8
+    monkeypatch.setenv("FRICTION_RUNTIME", "torch")
+    assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "torch-fp32"
+    monkeypatch.setenv("FRICTION_PRECISION", "bf16")
+    monkeypatch.delenv("FRICTION_RUNTIME")
+    assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "torch-bf16"
+    monkeypatch.setenv("FRICTION_RUNTIME", "tensorrt")
+    with pytest.raises(ValueError, match="torch or onnx"):
+        runtime.choose({})
+
+
+def test_onnx_int8_decides_like_fp32_on_clear_messages(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("FRICTION_CACHE", str(tmp_path))
+    monkeypatch.setenv("FRICTION_RUNTIME", "onnx")
+    onnx = load_model(default_model_path(), precision="fp32").without("screen")
+    monkeypatch.setenv("FRICTION_RUNTIME", "torch")
+    fp32 = load_model(default_model_path(), precision="fp32").without("screen")
+    assert onnx.runtime == "onnx-int8" and fp32.runtime == "torch-fp32"
+    assert list(tmp_path.rglob("encoder.int8.onnx"))  # exported once, cached outside the folder
+    a, b = onnx.classifier.decision_function(TEXTS), fp32.classifier.decision_function(TEXTS)
+    assert np.abs(a - b).max() < 1.0
+    assert (onnx.predict(TEXTS) == fp32.predict(TEXTS)).mean() >= 0.95

@@ -552,7 +552,8 @@ class FrictionClassifier:
     def inference_settings(self) -> dict:
         """The folder's "inference" settings as loaded (the configured choice, e.g. precision
         "auto", not what this CPU resolved it to), plus those set since."""
-        out = dict(getattr(self, "inference_", {"int8": False, "precision": "auto"}))
+        out = {k: v for k, v in getattr(self, "inference_", {"int8": False, "precision": "auto"}).items()
+               if k not in ("pooling", "max_windows")}
         if getattr(self, "pooling", "message") != "message":
             out["pooling"] = self.pooling
         if getattr(self, "windows_per_message", None):
