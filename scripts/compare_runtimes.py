@@ -9,7 +9,7 @@ all measured in this one process against fp32.
 
 The quality rule (issue 11): a cheaper option is kept only if macro-F1 stays within 0.5 point of
 fp32 on both test splits. `--write` records the verdicts in the folder's inference settings
-("onnx_int8", "max_windows"), which the runtime chooser reads at load time (friction/model/runtime.py).
+("onnx_int8", "windows_per_message"), which the runtime chooser reads at load time (friction/model/runtime.py).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main() -> None:
     def load(runtime: str, precision: str, windows: int | None = None) -> FrictionClassifier:
         os.environ["FRICTION_RUNTIME"] = runtime
         m = FrictionClassifier.load(args.model, precision=precision)
-        m.max_windows = windows
+        m.windows_per_message = windows
         return m
 
     options = [("torch fp32", "torch", "fp32", None), ("torch bf16", "torch", "bf16", None),
@@ -83,7 +83,7 @@ def main() -> None:
         pipe = FrictionPipeline.from_disk(args.model, precision="fp32")
         inference = pipe.classifier.inference_
         inference["onnx_int8"] = bool(verdicts.get("onnx int8", inference.get("onnx_int8", False)))
-        pipe.classifier.max_windows = args.windows if verdicts[f"torch fp32, {args.windows} windows"] else None
+        pipe.classifier.windows_per_message = args.windows if verdicts[f"torch fp32, {args.windows} windows"] else None
         pipe.to_disk(args.model)
         print(f"recorded in {args.model}/config.json: {pipe.classifier.inference_settings()}")
 
