@@ -131,8 +131,8 @@ class DaskEngine:
             stage = replace(stage, threads=stage.threads or max(1, cores() // self.workers))
         try:
             work = _Bounded(sink, timings, 2 * self.workers, lambda f: f.result())
-            for i, chunk in enumerate(chunks):
-                work.add(client.submit(classify_chunk_timed, chunk, stage, key=f"classify-{i}", pure=False))
+            for chunk in chunks:  # pure=False: a unique key per chunk, whatever else the cluster runs
+                work.add(client.submit(classify_chunk_timed, chunk, stage, pure=False))
             return work.drain()
         finally:
             client.close()
