@@ -126,6 +126,7 @@ def screen_for_recipe(recipe: dict, encoder=None, log: Callable[[str], None] = p
     written = load_corpus(recipe["written"])
     pool = read_pool(recipe.get("pool") or DEFAULT_POOL)
     real = load_real_corpus(recipe["real"], pool=pool)
+    real = real[~real["stratum"].isin(recipe.get("real_exclude_strata") or [])]  # as the recipe trains
     return screen_from_frames(written, real, pool, encoder=encoder, seed=recipe.get("settings", {}).get("seed", 0),
                               log=log)
 
