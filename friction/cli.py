@@ -91,13 +91,15 @@ MODEL_OPTION = click.option("--model", "model_path", default=None, type=click.Pa
                             help="Model folder (default: the shipped models/default).")
 
 
-def _load_model(model_path):
+def _load_model(model_path, cascade: bool = True):
+    """The model folder's pipeline (without its screen when `cascade` is False)."""
     from .model import load_model
 
     try:
-        return load_model(model_path)
+        pipe = load_model(model_path)
     except (FileNotFoundError, OSError, ValueError, KeyError) as exc:
         fail(str(exc))
+    return pipe if cascade else pipe.without("screen")
 
 
 def _read_inputs(inputs, fmt=None, roster=None, echo=True):
@@ -118,8 +120,9 @@ def _read_inputs(inputs, fmt=None, roster=None, echo=True):
 @MODEL_OPTION
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="CSV mapping people to teams.")
 @click.option("--no-evidence", is_flag=True, help="Skip evidence sentences (faster).")
+@click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stderr.")
-def classify(inputs, output, model_path, roster, no_evidence, as_json):
+def classify(inputs, output, model_path, roster, no_evidence, no_cascade, as_json):
     """Label every message found in INPUTS with a score and a decision per label.
 
     INPUTS is anything `friction ingest` reads, or its output. Each row gains
@@ -130,24 +133,24 @@ def classify(inputs, output, model_path, roster, no_evidence, as_json):
     """
     from tqdm.auto import tqdm
 
-    from .model import label_messages
     from .tables import TableWriter, table_format
 
     try:
         table_format(output)
     except ValueError as exc:
         fail(str(exc))
-    model = _load_model(model_path)
+    model = _load_model(model_path, cascade=not no_cascade)
     chunks, summary = _read_inputs(inputs, roster=roster)
     flagged = 0
     with TableWriter(output) as out, tqdm(desc="classifying", unit="msg", disable=None, file=sys.stderr) as bar:
         for chunk in chunks:
-            for start in range(0, len(chunk), 512):
-                part = label_messages(model, chunk.iloc[start:start + 512], with_evidence=not no_evidence)
+            for start in range(0, len(chunk), 2000):
+                part = model(chunk.iloc[start:start + 2000], with_evidence=not no_evidence)
                 flagged += int((part["labels"] != "").sum())
                 out.write(part)
                 bar.update(len(part))
-    result = {"model": model.model_id, "messages": summary.kept, "flagged": flagged, "ingest": summary.as_dict()}
+    result = {"model": model.model_id, "messages": summary.kept, "flagged": flagged, "runtime": model.runtime,
+              "pipeline": model.names, "ingest": summary.as_dict()}
     if as_json:
         click.echo(json.dumps(result, indent=2), err=True)
     else:
@@ -166,8 +169,9 @@ def classify(inputs, output, model_path, roster, no_evidence, as_json):
               help="Labelled data the baselines train on (default: DATA's train/dev splits).")
 @click.option("--baselines/--no-baselines", default=True, show_default=True,
               help="Also train and score keyword, TF-IDF, frozen-MiniLM and zero-shot baselines.")
+@click.option("--no-cascade", is_flag=True, help="Score the transformer on every message (skip the fast screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def evaluate(data, model_path, split, train_data, baselines, as_json):
+def evaluate(data, model_path, split, train_data, baselines, no_cascade, as_json):
     """Score a model on labelled DATA, next to the baselines a user would otherwise reach for.
 
     Prints per-label precision/recall/F1, macro and micro F1, the false-alarm rate on
@@ -180,7 +184,7 @@ def evaluate(data, model_path, split, train_data, baselines, as_json):
     from .model.evaluation import score_baselines, score_model
     from .model.metrics import format_table
 
-    model = _load_model(model_path)
+    model = _load_model(model_path, cascade=not no_cascade)
     try:
         df = load_corpus(data, label_ids=model.label_ids if model.label_ids != list(DEFAULT_LABEL_IDS) else None)
         test = df[df["split"] == split] if "split" in df.columns and (df["split"] == split).any() else df
@@ -198,7 +202,8 @@ def evaluate(data, model_path, split, train_data, baselines, as_json):
     if as_json:
         click.echo(json.dumps(results, indent=2))
     else:
-        click.echo(f"{data} ({split if 'split' in df.columns else 'all'}): {len(test)} messages")
+        click.echo(f"{data} ({split if 'split' in df.columns else 'all'}): {len(test)} messages; "
+                   f"pipeline {' -> '.join(model.names)} on {model.runtime}")
         click.echo(format_table(results, model.label_ids))
 
 
@@ -260,7 +265,8 @@ def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epoc
     model, report = train_on_splits(df, labels, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
                                     max_length=max_length, seed=seed, base=base, head_from=head_from,
                                     use_context=context)
-    model.save(output, metrics={"dev": report["dev"]},
+    pipe = _with_screen(model, df)
+    pipe.to_disk(output, metrics={"dev": report["dev"]},
                extra={"model_id": os.path.basename(os.path.normpath(output)), "training_data": {
                    "source": str(data), "mix": mix, "sha256": data_hash(df), "n": len(df), "positives": y_counts,
                    "n_train": report["n_train"], "n_dev": report["n_dev"], "refit_on": report.get("refit_on")}})
@@ -270,20 +276,58 @@ def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epoc
     click.echo(f"saved model to {output}", err=True)
 
 
+def _with_screen(model, df):
+    """The trained classifier's pipeline, with a screen when the data has a dev split with
+    friction to set the screen's threshold on (without one, every message goes to the model)."""
+    from .model.cascade import screen_from_frames
+    from .model.pipeline import FrictionPipeline
+
+    has_dev = "split" in df.columns and bool((df.loc[df["split"] == "dev", "label_list"].map(len) > 0).any())
+    if not has_dev:
+        return FrictionPipeline.of(model)
+    return FrictionPipeline.of(model, screen_from_frames(df, encoder=model.encoder_,
+                                                         log=lambda line: click.echo(line, err=True)))
+
+
 def _train_recipe(recipe_file: str, output: str, smoke: bool) -> None:
     import shutil
 
+    from .model.cascade import screen_for_recipe
+    from .model.pipeline import FrictionPipeline
     from .model.recipe import load_recipe, train_recipe
 
     try:
         recipe = load_recipe(recipe_file)
         model, metrics, facts = train_recipe(recipe, smoke=smoke, log=lambda line: click.echo(line, err=True))
+        screen = screen_for_recipe(recipe, encoder=model.encoder_, log=lambda line: click.echo(line, err=True))
     except (ValueError, OSError) as exc:
         fail(str(exc))
-    model.save(output, metrics=metrics, extra={"model_id": os.path.basename(os.path.normpath(output)), **facts})
+    metrics["screen"] = screen.tuning_
+    FrictionPipeline.of(model, screen).to_disk(
+        output, metrics=metrics, extra={"model_id": os.path.basename(os.path.normpath(output)), **facts})
     if os.path.abspath(recipe_file) != os.path.abspath(os.path.join(output, "recipe.yaml")):
         shutil.copyfile(recipe_file, os.path.join(output, "recipe.yaml"))
     click.echo(f"saved model to {output}", err=True)
+
+
+@cli.command("build-screen")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--recipe", "recipe_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The recipe whose data the screen learns from (default: the folder's recipe.yaml).")
+def build_screen(model_dir, recipe_file):
+    """Give a trained model folder its fast screen (the cascade's first stage) and save the folder.
+
+    `friction train` already does this; run it after changing the data or the screen's code.
+
+    Example: friction build-screen models/default
+    """
+    from .model.cascade import make_cascade_ready
+
+    try:
+        tuning = make_cascade_ready(model_dir, recipe_file, log=lambda line: click.echo(line, err=True))
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    click.echo(json.dumps(tuning, indent=2))
 
 
 @cli.command()
@@ -310,7 +354,7 @@ def suggest(inputs, n, output, model_path):
     if not parts:
         fail("no messages could be read from INPUTS")
     df = pd.concat(parts, ignore_index=True)
-    picked = suggest_for_labelling(model, df, n)
+    picked = suggest_for_labelling(model.classifier, df, n)  # uncertainty needs every message's scores
     with TableWriter(output) as out:
         out.write(picked)
     click.echo(f"wrote {len(picked)} suggestions to {output}", err=True)
@@ -337,9 +381,10 @@ WAIT_OPTION = click.option("--wait", is_flag=True, help="If another friction pro
 @click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5 (recorded in the store).")
 @click.option("--name-people", is_flag=True, help="Store authors' names instead of pseudonyms (recorded in the store).")
 @click.option("--fresh", is_flag=True, help="Re-classify messages the store already holds for this model.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes for classification.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="dask: classify with map_partitions on a Dask cluster.")
+@click.option("--engine", type=click.Choice(["local", "pool", "dask"]), default="local", show_default=True,
+              help="Where classification runs: this process, a pool of --workers processes, or a Dask cluster.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes for --engine pool or dask.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: start a LocalCluster).")
 @click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
 @KEY_OPTION

@@ -233,6 +233,13 @@ class Store:
             [datetime.now(timezone.utc), summary.get("read", 0), summary.get("kept", 0), new_messages,
              summary.get("skipped", 0), json.dumps(summary.get("skipped_by_reason", {})), scan_id])
 
+    def record_runtime(self, scan_id: int, runtimes: Sequence[str]) -> None:
+        """The runtime(s) the transformer ran on, as the workers reported them, in the scan's settings."""
+        row = self._one("SELECT settings FROM scans WHERE scan_id = ?", [scan_id])
+        settings = json.loads(row[0] or "{}") if row else {}
+        settings["runtime"] = runtimes[0] if len(runtimes) == 1 else list(runtimes)
+        self.con.execute("UPDATE scans SET settings = ? WHERE scan_id = ?", [json.dumps(settings), scan_id])
+
     def scans(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM scans ORDER BY scan_id").df()
 

@@ -116,6 +116,7 @@ def test_token_contributions_add_up_to_the_message_logit(model):
 
     text = CLEAR["blame"]
     tokens: list = []
+    model = model.classifier
     model.predict_proba([text], tokens=tokens)
     offsets, contrib = tokens[0]
     assert len(offsets) == len(contrib) > 10 and (offsets[:, 1] > offsets[:, 0]).all()
@@ -129,7 +130,7 @@ def test_token_contributions_add_up_to_the_message_logit(model):
 
 
 def test_the_screen_passes_clear_friction_and_stops_small_talk(model):
-    passes = model.screen_.passes(list(CLEAR.values()) + ["lunch at noon?", "thanks, see you tomorrow",
+    passes = model.screen.passes(list(CLEAR.values()) + ["lunch at noon?", "thanks, see you tomorrow",
                                                           "Meeting moved to room 4B."])
     assert passes[:len(CLEAR)].all()
     assert not passes[len(CLEAR):].any()

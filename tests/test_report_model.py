@@ -187,7 +187,7 @@ def test_reviews_are_recorded_and_the_next_report_shows_reviewed_precision(tmp_p
 
 
 def test_scan_keeps_each_evidence_sentence_with_its_neighbours():
-    from friction.scan import evidence_context
+    from friction.stage import evidence_context
 
     texts = ["Hi Leo, we met on Monday morning. QA broke the build again. Nobody told us anything at all. Thanks, Leo.",
              "Fine.", "Only one."]
