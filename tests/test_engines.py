@@ -38,7 +38,8 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert list(a["id"]) == list(b["id"])
     pd.testing.assert_frame_equal(a[COLS], b[COLS])
     scores = [c for c in a.columns if c.startswith("score_")]
-    assert (a[scores] - b[scores]).abs().max().max() < 1e-4
+    # same decisions; bf16 sums in another order under another thread count, so scores agree to 1e-3
+    assert (a[scores] - b[scores]).abs().max().max() < 1e-3
     flags = [c for c in a.columns if c.startswith("flag_")]
     pd.testing.assert_frame_equal(a[flags], b[flags])
 
