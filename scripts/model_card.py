@@ -123,8 +123,8 @@ def main() -> None:
             "(positive weight sqrt(neg/pos), 1-8), bf16 autocast where the CPU has it. Calibration: Platt per "
             "label and F1-best thresholds on written dev + real dev together (most real messages are `none`).",
             f"- Remake it: `friction train --recipe models/default/recipe.yaml -o models/default` "
-            f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine, shared), then the fast path "
-            "(`python scripts/build_cascade.py`).",
+            f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine, shared); it ends with the "
+            "fast screen (`friction build-screen models/default` rebuilds only that).",
             "- Versions: " + ", ".join(f"{k} {v}" for k, v in cfg.get("versions", {}).items()) + ".", ""]
     if args.evaluate:
         ev = json.loads(Path(args.evaluate).read_text())
