@@ -78,6 +78,9 @@ def test_build_screen_makes_a_trained_folder_cascade_ready(tmp_path):
 
     folder = tmp_path / "model"
     shutil.copytree(default_model_path(), folder, ignore=shutil.ignore_patterns("screen", "recipe.yaml"))
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg.pop("pipeline", None)  # a folder as training leaves it, before any screen
+    (folder / "config.json").write_text(json.dumps(cfg))
     assert load_model(folder).names == ["classifier", "evidence"]
     r = CliRunner().invoke(cli, ["build-screen", str(folder)])
     assert r.exit_code == 0, r.output
