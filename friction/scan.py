@@ -24,6 +24,7 @@ import pandas as pd
 from .ingest import IngestSummary, Limits, Roster, read_messages
 from .memory import release_memory
 from .privacy import DEFAULT_MIN_GROUP, Redactor, check_min_group, hashed_id, pseudonym
+from .settings import current_settings
 from .store import Store
 from .teams import TeamFinder
 from .trends import is_request, token_bag
@@ -51,7 +52,7 @@ class ScanOptions:
     allow_small_groups: bool = False
     name_people: bool = False
     fresh: bool = False
-    chunk_size: int = 2000
+    chunk_size: int = field(default_factory=lambda: current_settings().scan_chunk)
     progress: bool = True
     engine: str = "local"          # local | pool | dask
     workers: int = 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from ..labels import DEFAULT_LABELS, Label
+from ..settings import current_settings
 from .encoder import Encoder, native_bf16, set_threads
 
 FORMAT_VERSION = 1
@@ -180,7 +180,7 @@ class FrictionClassifier:
         loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y).to(self.device_), reduction="none")
         yt = torch.tensor(y, device=self.device_)
         wt = torch.tensor(weights, device=self.device_)
-        autocast = self.device_ == "cpu" and native_bf16() and os.environ.get("FRICTION_PRECISION") != "fp32"
+        autocast = self.device_ == "cpu" and native_bf16() and current_settings().precision != "fp32"
         bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress, leave=False)
         self.loss_curve_ = []
         for _epoch in range(self.epochs):
@@ -531,7 +531,7 @@ class FrictionClassifier:
         model.path_ = str(path)
         inference = cfg.get("inference", {})
         model.pooling = inference.get("pooling", "message")
-        if inference.get("int8") and os.environ.get("FRICTION_INT8", "1") != "0":
+        if inference.get("int8") and current_settings().int8:
             model.quantize()  # chosen when the model was built, because accuracy held (see its card)
         elif model.device_ == "cpu":
             model.set_precision(precision or inference.get("precision", "auto"))
