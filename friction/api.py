@@ -39,7 +39,7 @@ def read_messages(paths: Iterable[PathLike], *, fmt: str | None = None, roster: 
     """Stream the clean message table of exports (files, folders, zips) in DataFrame chunks.
 
     `fmt` forces one format (see `friction.ingest.FORMATS`); `roster` (a CSV path or a Roster)
-    sets author_team; `mapping` names a table's columns ({"text": "body"}). Pass an
+    sets author_team; `mapping` maps a table's column names to ours ({"body": "text"}). Pass an
     IngestSummary to get the counts of what was read, kept and skipped.
 
         >>> for chunk in friction.read_messages(["exports/"], roster="roster.csv"):
@@ -62,8 +62,12 @@ def scan(paths: Iterable[PathLike], **options) -> dict:
         >>> result["report"]["html"]
         'reports/report.html'
     """
+    import importlib.util
+
     from .scan import ScanOptions, run_scan
 
+    if options.get("engine") == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ValueError("--engine dask needs Dask, an optional extra: pip install 'friction[dask]'")
     options["key_file"] = options.get("key_file") or current_settings().key_file
     return run_scan(ScanOptions(inputs=[str(p) for p in paths], **options))
 

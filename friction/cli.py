@@ -9,7 +9,7 @@ import click
 
 from . import __version__
 from .ingest.registry import FORMATS
-from .settings import current_settings
+from .settings import current_settings, refresh_settings
 
 
 def fail(message: str) -> None:
@@ -37,6 +37,7 @@ def cli() -> None:
 
     Example: friction ingest exports/ -o messages.parquet
     """
+    refresh_settings()  # the one read of the environment for this command (see friction/settings.py)
 
 
 @cli.command()

@@ -7,7 +7,7 @@
 2. Cheaper transformers: bf16 weights (native on AMX / AVX512-BF16 CPUs) and int8 dynamic
    quantisation are each kept only if macro-F1 moves by at most 0.5 point (recorded in config.json
    "inference": {"precision": "auto" | "fp32", "int8": bool}). ONNX Runtime is compared by
-   scripts/compare_runtimes.py.
+   scripts/experiments/compare_runtimes.py.
 3. Test-split figures and throughput on realistic traffic (the demo company's messages, ~94%
    neutral) are written to the folder's metrics.json under "fast path". Every speed-up is
    against the full fp32 model, measured in the same run.

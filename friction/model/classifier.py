@@ -156,7 +156,7 @@ class FrictionClassifier:
     def _fit_finetune(self, texts, y, contexts, progress, weights) -> None:
         """AdamW with warm-up and linear decay. On CPUs that multiply bf16 natively the forward
         pass runs under bf16 autocast (weights and optimiser stay fp32): 1.55x faster per step on
-        this project's AMX machine (scripts/bench_train.py)."""
+        this project's AMX machine (scripts/bench/bench_train.py)."""
         from tqdm.auto import tqdm
 
         enc, head = self.encoder_, self.head_
@@ -296,7 +296,7 @@ class FrictionClassifier:
                 continue
             lr = LogisticRegression(C=100.0, max_iter=1000).fit(logits[:, [i]], yi)
             self.calib_[i] = [lr.coef_[0, 0], lr.intercept_[0]]
-        proba = self._platt(logits)
+        proba = self.calibrated(logits)
         for i in range(n):
             if y[:, i].max() == 0:
                 continue
@@ -311,7 +311,8 @@ class FrictionClassifier:
         self.n_calibration_ = len(texts)
         return self
 
-    def _platt(self, logits: np.ndarray) -> np.ndarray:
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw logits (per-label Platt scaling learned on dev)."""
         z = logits * self.calib_[:, 0] + self.calib_[:, 1]
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -395,7 +396,7 @@ class FrictionClassifier:
     def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
                       tokens: list | None = None) -> np.ndarray:
         """Calibrated probabilities (n, n_labels). `tokens`: see `decision_function`."""
-        return self._platt(self.decision_function(texts, contexts=contexts, tokens=tokens))
+        return self.calibrated(self.decision_function(texts, contexts=contexts, tokens=tokens))
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
         """0/1 decisions (n, n_labels): calibrated probability >= the label's tuned threshold."""
@@ -454,7 +455,7 @@ class FrictionClassifier:
                 own[s] = contrib[inside].mean(0) + bias
                 rest = (total - contrib[inside].sum(0)) / (n - k) if n > k else np.zeros_like(total)
                 fall[s] = total / n - rest
-        return fall, self._platt(own)
+        return fall, self.calibrated(own)
 
     def quantize(self) -> "FrictionClassifier":
         """int8 dynamic quantisation of every Linear layer (CPU inference only): weights stored in

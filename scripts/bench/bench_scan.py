@@ -2,7 +2,7 @@
 messages, about 90% neutral), per-stage throughput, peak RSS, and the ratio against the naive
 pipeline (sentence-transformers encode + logistic regression on every message) in the same run.
 
-    python scripts/bench_scan.py 1000000 --workers 2 [--no-cascade] [--naive-sample 3000]
+    python scripts/bench/bench_scan.py 1000000 --workers 2 [--no-cascade] [--naive-sample 3000]
 
 The input is written as a Parquet message table (ids unique, timestamps over four quarters,
 authors from the demo roster), then `friction scan` runs on it into a fresh store.
@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def build_input(n: int, path: Path, seed: int = 0) -> pd.DataFrame:
@@ -75,7 +75,10 @@ def _schema():
 
 def naive_rate(texts: list[str]) -> float:
     """messages/s of sentence-transformers encode + logistic regression (7 heads)."""
-    from sentence_transformers import SentenceTransformer
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise SystemExit('the naive pipeline needs sentence-transformers: pip install -e ".[train]"') from None
     from sklearn.linear_model import LogisticRegression
 
     from friction.corpus import label_matrix, load_corpus

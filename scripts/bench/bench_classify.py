@@ -1,7 +1,7 @@
 """Benchmark classification: friction's classifier next to a plain sentence-transformers
 encode + logistic regression baseline, measured in the same run on the same messages.
 
-    python scripts/bench_classify.py [--n 2000] [--model models/default]
+    python scripts/bench/bench_classify.py [--n 2000] [--model models/default]
 
 Messages are drawn from the corpus (all splits) and repeated to reach N. Prints messages/s of
 each and the ratio; timings are wall-clock on this machine, so compare ratios, not seconds.
@@ -21,7 +21,10 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
 
-    from sentence_transformers import SentenceTransformer
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise SystemExit('the naive pipeline needs sentence-transformers: pip install -e ".[train]"') from None
     from sklearn.linear_model import LogisticRegression
 
     from friction.corpus import label_matrix, load_corpus
