@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import friction
+from friction import api
 from friction.ingest.registry import BY_SUFFIX, FORMATS, READERS, detect, read_source
 from friction.ingest.sources import Source
 from friction.ingest.summary import IngestSummary
@@ -50,24 +51,26 @@ def test_read_messages_takes_a_roster_path(tmp_path):
 
 def test_training_data_mixes_in_a_corpus_without_its_test_split():
     fix = ROOT / "tests/fixtures/model"
-    alone, labels, renames = friction.api.training_data(fix / "tiny.jsonl", fix / "labels.yaml")
-    mixed, _, _ = friction.api.training_data(fix / "tiny.jsonl", fix / "labels.yaml", mix=ROOT / "corpora/train")
-    written = json.loads((ROOT / "corpora/train/splits.json").read_text())
-    assert [lab.id for lab in labels] and renames is not None
-    assert len(mixed) > len(alone)
-    assert set(mixed["split"]) <= {"train", "dev"}                # the mix's test split is never trained on
-    assert "test" in json.dumps(written)
+    alone, labels, renames = api.training_data(fix / "tiny.jsonl", fix / "labels.yaml")
+    mixed, _, _ = api.training_data(fix / "tiny.jsonl", fix / "labels.yaml", mix=ROOT / "corpora/train")
+    from friction.corpus import load_corpus
+
+    corpus = load_corpus(str(ROOT / "corpora/train"))
+    assert [lab.id for lab in labels] == ["budget_rivalry", "tone_and_style"]
+    assert renames == {"culture_clash": "tone_and_style"}
+    assert len(mixed) == len(alone) + int((corpus["split"] != "test").sum())  # the mix's test split is left out
+    assert set(mixed["split"]) <= {"train", "dev"}
 
 
 def test_evaluation_splits_choose_test_and_train_rows():
     df = pd.DataFrame({"text": list("abcdef"), "split": ["train", "train", "dev", "test", "test", "train"]})
-    test, train, dev = friction.api.evaluation_splits(df)
+    test, train, dev = api.evaluation_splits(df)
     assert list(test["text"]) == ["d", "e"] and list(train["text"]) == ["a", "b", "f"] and list(dev["text"]) == ["c"]
     plain = df.drop(columns="split")                              # no splits: all of it is test, nothing trains
-    test, train, dev = friction.api.evaluation_splits(plain)
+    test, train, dev = api.evaluation_splits(plain)
     assert len(test) == 6 and len(train) == 0 and dev is None
     ref = df.assign(text=list("uvwxyz"))                         # --train-data: the baselines' rows come from it
-    test, train, dev = friction.api.evaluation_splits(plain, reference=ref)
+    test, train, dev = api.evaluation_splits(plain, reference=ref)
     assert list(train["text"]) == ["u", "v", "z"] and list(dev["text"]) == ["w"]
 
 
