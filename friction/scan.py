@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -245,3 +246,18 @@ def _scan_into(opts: ScanOptions, store: Store, secret: bytes) -> dict:
         paths = build_report(store, opts.out, period=opts.period, min_group=opts.min_group,
                              override=opts.allow_small_groups)
     return {"scan_id": scan_id, "new_messages": new, "ingest": summary.as_dict(), "report": paths}
+
+
+class CallableModule(types.ModuleType):
+    """`friction.scan` names both this module and the library function `friction.api.scan`. Once
+    this module is imported, Python sets the package attribute `friction.scan` to the module, so
+    the module is made callable: `friction.scan(paths, **options)` runs the library function
+    whichever of the two the attribute holds."""
+
+    def __call__(self, paths, **options) -> dict:
+        from .api import scan
+
+        return scan(paths, **options)
+
+
+sys.modules[__name__].__class__ = CallableModule

@@ -23,11 +23,29 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------------ public API
+def test_friction_scan_stays_the_library_function_when_the_scan_module_is_imported():
+    """Regression: `friction.scan` is also a module; importing it (as friction.api.scan itself does)
+    rebound the package attribute to the module, and a second `friction.scan(...)` failed."""
+    import importlib
+
+    for _ in range(2):
+        with pytest.raises(TypeError, match="colour"):   # reached ScanOptions: the call went to api.scan
+            friction.scan(["corpora/demo"], colour="red")
+    importlib.import_module("friction.scan")
+    with pytest.raises(TypeError, match="colour"):
+        friction.scan(["corpora/demo"], colour="red")
+    from friction.scan import ScanOptions                # the module's own names still import
+
+    assert ScanOptions(inputs=["x"]).chunk_size == Settings().scan_chunk
+
+
 def test_public_names_resolve_and_say_what_they_do():
+    from friction import api
+
     for name in ("scan", "read_messages", "load_model", "train", "evaluate"):
         assert name in friction.__all__
-        fn = getattr(friction, name)
-        assert callable(fn) and fn.__module__ == "friction.api"
+        fn = getattr(api, name)
+        assert callable(getattr(friction, name)) and fn.__module__ == "friction.api"
         assert len(fn.__doc__ or "") > 80 and ">>>" in fn.__doc__, name  # a docstring with an example
     with pytest.raises(AttributeError):
         friction.no_such_name  # noqa: B018

@@ -18,8 +18,8 @@ from ..settings import current_settings
 from .chat import read_slack_export, slack_roots
 from .encoding import REPLACEMENT, decode_text
 from .limits import Limits
-from .roster import UNKNOWN, Roster
 from .registry import FORMATS, detect, read_source
+from .roster import UNKNOWN, Roster
 from .schema import COLUMNS, to_frame
 from .sources import Source, iter_tree
 from .summary import IngestSummary

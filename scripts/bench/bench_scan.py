@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="keep the store and report in this folder")
     args = ap.parse_args()
 
-    from friction import scan as scan_mod
+    import friction.scan as scan_mod  # the module (`from friction import scan` may give the function)
     from friction.scan import ScanOptions, run_scan
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="friction-bench-"))
