@@ -21,16 +21,16 @@ Log = Callable[[str], None]
 PathLike = str | os.PathLike
 
 
-def load_model(path: PathLike | None = None):
-    """A trained model folder as a `FrictionClassifier` (with its cascade screen). Without a path:
-    $FRICTION_MODEL, else the shipped default model.
+def load_model(path: PathLike | None = None, precision: str | None = None):
+    """A trained model folder as its `FrictionPipeline` (screen -> classifier -> evidence, as its
+    config.json names them). Without a path: $FRICTION_MODEL, else the shipped default model.
 
         >>> model = friction.load_model()
         >>> model.predict_proba(["Marketing promised a date we never agreed to."])
     """
     from . import model as friction_model  # torch loads only when a model is wanted
 
-    return friction_model.load_model(path)
+    return friction_model.load_model(path, precision=precision)
 
 
 def read_messages(paths: Iterable[PathLike], *, fmt: str | None = None, roster: PathLike | Roster | None = None,
@@ -123,8 +123,9 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
     model, report = train_on_splits(df, label_set, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
                                     max_length=max_length, seed=seed, base=base,
                                     head_from={new: old for old, new in renames.items()}, use_context=context)
-    model.save(output, metrics={"dev": report["dev"]},
-               extra={"model_id": model_name(output), "training_data": {
+    pipe = with_screen(model, df, log)
+    pipe.to_disk(output, metrics={"dev": report["dev"]},
+                 extra={"model_id": model_name(output), "training_data": {
                    "source": str(data), "mix": str(mix) if mix else None, "sha256": data_hash(df), "n": len(df),
                    "positives": positives, "n_train": report["n_train"], "n_dev": report["n_dev"],
                    "refit_on": report.get("refit_on")}})
@@ -136,14 +137,32 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
 def train_from_recipe(recipe: PathLike, output: PathLike, smoke: bool = False, log: Log | None = None) -> dict:
     """Train what a recipe file says (`friction.model.recipe`), save it with its figures and a
     copy of the recipe. Returns the metrics per split."""
+    from .model.cascade import screen_for_recipe
+    from .model.pipeline import FrictionPipeline
     from .model.recipe import load_recipe, train_recipe
 
     log = log or (lambda line: None)
-    model, metrics, facts = train_recipe(load_recipe(recipe), smoke=smoke, log=log)
-    model.save(output, metrics=metrics, extra={"model_id": model_name(output), **facts})
+    settings = load_recipe(recipe)
+    model, metrics, facts = train_recipe(settings, smoke=smoke, log=log)
+    screen = screen_for_recipe(settings, encoder=model.encoder_, log=log)
+    metrics["screen"] = screen.tuning_
+    FrictionPipeline.of(model, screen).to_disk(output, metrics=metrics,
+                                               extra={"model_id": model_name(output), **facts})
     if Path(recipe).resolve() != (Path(output) / "recipe.yaml").resolve():
         shutil.copyfile(recipe, Path(output) / "recipe.yaml")
     return {"output": str(output), "metrics": metrics}
+
+
+def with_screen(model, df: pd.DataFrame, log: Log | None = None):
+    """The trained classifier's pipeline, with a screen when the data has a dev split with
+    friction to set the screen's threshold on (without one, every message goes to the model)."""
+    from .model.cascade import screen_from_frames
+    from .model.pipeline import FrictionPipeline
+
+    has_dev = "split" in df.columns and bool((df.loc[df["split"] == "dev", "label_list"].map(len) > 0).any())
+    if not has_dev:
+        return FrictionPipeline.of(model)
+    return FrictionPipeline.of(model, screen_from_frames(df, encoder=model.encoder_, log=log or (lambda line: None)))
 
 
 def model_name(output: PathLike) -> str:
@@ -165,9 +184,10 @@ def evaluation_splits(df: pd.DataFrame, split: str = "test",
 
 
 def evaluate(data: PathLike, *, model: PathLike | None = None, split: str = "test",
-             train_data: PathLike | None = None, baselines: bool = True) -> dict:
+             train_data: PathLike | None = None, baselines: bool = True, cascade: bool = True) -> dict:
     """Score a model on labelled DATA next to the baselines (keyword rules, TF-IDF + LR, frozen
-    MiniLM + LR, zero-shot similarity). Returns {"model_id", "label_ids", "split", "n",
+    MiniLM + LR, zero-shot similarity), with the folder's pipeline (without its screen when
+    `cascade` is False). Returns {"model_id", "label_ids", "split", "n", "pipeline", "runtime",
     "results": {name: figures}} with per-label P/R/F1, macro/micro F1, false alarms and ECE.
 
         >>> figures = friction.evaluate("corpora/train", baselines=False)
@@ -178,6 +198,8 @@ def evaluate(data: PathLike, *, model: PathLike | None = None, split: str = "tes
     from .model.evaluation import score_baselines, score_model
 
     clf = load_model(model)
+    if not cascade:
+        clf = clf.without("screen")
     df = load_corpus(str(data), label_ids=clf.label_ids if clf.label_ids != list(DEFAULT_LABEL_IDS) else None)
     reference = load_corpus(str(train_data), label_ids=clf.label_ids) if train_data else None
     test, train_rows, dev = evaluation_splits(df, split, reference)
@@ -187,4 +209,5 @@ def evaluate(data: PathLike, *, model: PathLike | None = None, split: str = "tes
             raise ValueError("no training rows for the baselines (pass train_data / --train-data, or no baselines)")
         results.update(score_baselines(clf, train_rows, dev, test))
     return {"model_id": clf.model_id, "label_ids": list(clf.label_ids), "n": len(test),
-            "split": split if "split" in df.columns else "all", "results": results}
+            "split": split if "split" in df.columns else "all", "pipeline": list(clf.names),
+            "runtime": clf.runtime, "results": results}

@@ -92,13 +92,15 @@ MODEL_OPTION = click.option("--model", "model_path", default=None, type=click.Pa
                             help="Model folder (default: the shipped models/default).")
 
 
-def _load_model(model_path):
+def _load_model(model_path, cascade: bool = True):
+    """The model folder's pipeline (without its screen when `cascade` is False)."""
     from .api import load_model
 
     try:
-        return load_model(model_path)
+        pipe = load_model(model_path)
     except (FileNotFoundError, OSError, ValueError, KeyError) as exc:
         fail(str(exc))
+    return pipe if cascade else pipe.without("screen")
 
 
 def _read_inputs(inputs, fmt=None, roster=None, echo=True):
@@ -119,8 +121,9 @@ def _read_inputs(inputs, fmt=None, roster=None, echo=True):
 @MODEL_OPTION
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="CSV mapping people to teams.")
 @click.option("--no-evidence", is_flag=True, help="Skip evidence sentences (faster).")
+@click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stderr.")
-def classify(inputs, output, model_path, roster, no_evidence, as_json):
+def classify(inputs, output, model_path, roster, no_evidence, no_cascade, as_json):
     """Label every message found in INPUTS with a score and a decision per label.
 
     INPUTS is anything `friction ingest` reads, or its output. Each row gains
@@ -131,25 +134,25 @@ def classify(inputs, output, model_path, roster, no_evidence, as_json):
     """
     from tqdm.auto import tqdm
 
-    from .model import label_messages
     from .tables import TableWriter, table_format
 
     try:
         table_format(output)
     except ValueError as exc:
         fail(str(exc))
-    model = _load_model(model_path)
+    model = _load_model(model_path, cascade=not no_cascade)
     chunks, summary = _read_inputs(inputs, roster=roster)
     batch = current_settings().classify_batch
     flagged = 0
     with TableWriter(output) as out, tqdm(desc="classifying", unit="msg", disable=None, file=sys.stderr) as bar:
         for chunk in chunks:
             for start in range(0, len(chunk), batch):
-                part = label_messages(model, chunk.iloc[start:start + batch], with_evidence=not no_evidence)
+                part = model(chunk.iloc[start:start + batch], with_evidence=not no_evidence)
                 flagged += int((part["labels"] != "").sum())
                 out.write(part)
                 bar.update(len(part))
-    result = {"model": model.model_id, "messages": summary.kept, "flagged": flagged, "ingest": summary.as_dict()}
+    result = {"model": model.model_id, "messages": summary.kept, "flagged": flagged, "runtime": model.runtime,
+              "pipeline": model.names, "ingest": summary.as_dict()}
     if as_json:
         click.echo(json.dumps(result, indent=2), err=True)
     else:
@@ -168,8 +171,9 @@ def classify(inputs, output, model_path, roster, no_evidence, as_json):
               help="Labelled data the baselines train on (default: DATA's train/dev splits).")
 @click.option("--baselines/--no-baselines", default=True, show_default=True,
               help="Also train and score keyword, TF-IDF, frozen-MiniLM and zero-shot baselines.")
+@click.option("--no-cascade", is_flag=True, help="Score the transformer on every message (skip the fast screen).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def evaluate(data, model_path, split, train_data, baselines, as_json):
+def evaluate(data, model_path, split, train_data, baselines, no_cascade, as_json):
     """Score a model on labelled DATA, next to the baselines a user would otherwise reach for.
 
     Prints per-label precision/recall/F1, macro and micro F1, the false-alarm rate on
@@ -181,13 +185,15 @@ def evaluate(data, model_path, split, train_data, baselines, as_json):
     from .model.metrics import format_table
 
     try:
-        figures = evaluate_model(data, model=model_path, split=split, train_data=train_data, baselines=baselines)
+        figures = evaluate_model(data, model=model_path, split=split, train_data=train_data, baselines=baselines,
+                                 cascade=not no_cascade)
     except (ValueError, OSError, KeyError) as exc:
         fail(str(exc))
     if as_json:
         click.echo(json.dumps(figures["results"], indent=2))
     else:
-        click.echo(f"{data} ({figures['split']}): {figures['n']} messages")
+        click.echo(f"{data} ({figures['split']}): {figures['n']} messages; "
+                   f"pipeline {' -> '.join(figures['pipeline'])} on {figures['runtime']}")
         click.echo(format_table(figures["results"], figures["label_ids"]))
 
 
@@ -229,6 +235,26 @@ def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epoc
     click.echo(f"saved model to {output}", err=True)
 
 
+@cli.command("build-screen")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--recipe", "recipe_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The recipe whose data the screen learns from (default: the folder's recipe.yaml).")
+def build_screen(model_dir, recipe_file):
+    """Give a trained model folder its fast screen (the cascade's first stage) and save the folder.
+
+    `friction train` already does this; run it after changing the data or the screen's code.
+
+    Example: friction build-screen models/default
+    """
+    from .model.cascade import make_cascade_ready
+
+    try:
+        tuning = make_cascade_ready(model_dir, recipe_file, log=lambda line: click.echo(line, err=True))
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    click.echo(json.dumps(tuning, indent=2))
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-n", "n", type=int, default=200, show_default=True, help="How many messages to suggest.")
@@ -253,7 +279,7 @@ def suggest(inputs, n, output, model_path):
     if not parts:
         fail("no messages could be read from INPUTS")
     df = pd.concat(parts, ignore_index=True)
-    picked = suggest_for_labelling(model, df, n)
+    picked = suggest_for_labelling(model.classifier, df, n)  # uncertainty needs every message's scores
     with TableWriter(output) as out:
         out.write(picked)
     click.echo(f"wrote {len(picked)} suggestions to {output}", err=True)
@@ -280,9 +306,10 @@ WAIT_OPTION = click.option("--wait", is_flag=True, help="If another friction pro
 @click.option("--allow-small-groups", is_flag=True, help="Permit --min-group below 5 (recorded in the store).")
 @click.option("--name-people", is_flag=True, help="Store authors' names instead of pseudonyms (recorded in the store).")
 @click.option("--fresh", is_flag=True, help="Re-classify messages the store already holds for this model.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes for classification.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="dask: classify with map_partitions on a Dask cluster.")
+@click.option("--engine", type=click.Choice(["local", "pool", "dask"]), default="local", show_default=True,
+              help="Where classification runs: this process, a pool of --workers processes, or a Dask cluster.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes for --engine pool or dask.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: start a LocalCluster).")
 @click.option("--no-cascade", is_flag=True, help="Send every message to the transformer (skip the fast screen).")
 @KEY_OPTION
@@ -343,6 +370,40 @@ def report(db, out_dir, period, min_group, allow_small_groups, key_file, wait):
     with Store(db, key_file=key_file or current_settings().key_file, wait=wait) as store:
         paths = build_report(store, out_dir, period=period, min_group=min_group, override=allow_small_groups)
     click.echo(f"report: {paths['html']}")
+
+
+@cli.command()
+@click.argument("reviews", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", default="friction.duckdb", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@KEY_OPTION
+@WAIT_OPTION
+def review(reviews, db, key_file, wait):
+    """Record the reviews exported from a report page (reviews.csv) in the store.
+
+    The next report shows the reviewed precision per label ("of 40 reviewed blame
+    items, 31 were right"). The same file trains: friction train reviews.csv
+    --from models/default --mix corpora/train -o models/ours
+
+    Example: friction review reviews.csv --db friction.duckdb
+    """
+    from .review import read_reviews, review_ids
+    from .store import Store
+
+    with Store(db, key_file=key_file, wait=wait) as store:
+        model_id = store.latest_model()
+        try:
+            known = store.known_ids(review_ids(reviews), model_id) if model_id else set()
+            got = read_reviews(reviews, store.label_ids(), known)
+        except (ValueError, OSError) as exc:
+            fail(str(exc))
+        for line in got.problems:
+            click.echo(line, err=True)
+        n = store.record_reviews(got.rows, model_id, os.path.basename(reviews))
+    skipped = sum(got.skipped.values())
+    why = "; ".join(f"{k}: {v}" for k, v in sorted(got.skipped.items()))
+    click.echo(f"recorded {n} reviews in {db}" + (f"; skipped {skipped} ({why})" if skipped else ""), err=True)
+    if n == 0:
+        sys.exit(1)
 
 
 @cli.command()

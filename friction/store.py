@@ -6,7 +6,10 @@ Tables
   messages  one row per (message id, model id): timestamp, channel, pseudonymised author,
             author team, target team, thread/reply links, per-label score_<id> and flag_<id>,
             redacted evidence, a redacted token bag for distinctive phrases, the scan that wrote it.
-  reports   one row per report built: when, period, the minimum group size it used, any override.
+  reports   one row per report built: when, period, the minimum group size it used, any override,
+            and the figures it showed (visible cells only), so the next report can compare.
+  reviews   one row per reviewed evidence item (message id, the label the model gave, the
+            verdict and the reviewed labels), from a review CSV the report page exports.
   meta      the id format; never the key (see keyfile.py: the key lives in its own file).
 
 Message ids, thread ids and reply_to links are keyed hashes (raw ids carry addresses, subjects
@@ -39,7 +42,7 @@ BASE_COLUMNS = {
     "channel": "VARCHAR", "source": "VARCHAR", "author": "VARCHAR", "author_team": "VARCHAR",
     "target_team": "VARCHAR", "recipient_teams": "VARCHAR", "thread_id": "VARCHAR", "reply_to": "VARCHAR",
     "is_request": "BOOLEAN", "labels": "VARCHAR", "evidence": "VARCHAR", "tokens": "VARCHAR",
-    "stage": "VARCHAR",
+    "stage": "VARCHAR", "context": "VARCHAR",
 }
 
 
@@ -115,6 +118,12 @@ class Store:
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         self.con.execute("""CREATE TABLE IF NOT EXISTS reports (
             made_at TIMESTAMPTZ, period VARCHAR, min_group INTEGER, min_group_override BOOLEAN, out_dir VARCHAR)""")
+        # added after the first release: older stores gain them in place
+        self.con.execute("ALTER TABLE messages ADD COLUMN IF NOT EXISTS context VARCHAR")
+        self.con.execute("ALTER TABLE reports ADD COLUMN IF NOT EXISTS figures VARCHAR")
+        self.con.execute("""CREATE TABLE IF NOT EXISTS reviews (
+            id VARCHAR, model_id VARCHAR, label VARCHAR, verdict VARCHAR, reviewed_labels VARCHAR,
+            reviewed_at TIMESTAMPTZ, source VARCHAR, PRIMARY KEY (id, label))""")
         legacy = self._one("SELECT value FROM meta WHERE key = 'pseudonym_secret'")
         if legacy is not None:
             self._move_key_out(bytes.fromhex(legacy[0]))
@@ -224,14 +233,65 @@ class Store:
             [datetime.now(timezone.utc), summary.get("read", 0), summary.get("kept", 0), new_messages,
              summary.get("skipped", 0), json.dumps(summary.get("skipped_by_reason", {})), scan_id])
 
+    def record_runtime(self, scan_id: int, runtimes: Sequence[str]) -> None:
+        """The runtime(s) the transformer ran on, as the workers reported them, in the scan's settings."""
+        row = self._one("SELECT settings FROM scans WHERE scan_id = ?", [scan_id])
+        settings = json.loads(row[0] or "{}") if row else {}
+        settings["runtime"] = runtimes[0] if len(runtimes) == 1 else list(runtimes)
+        self.con.execute("UPDATE scans SET settings = ? WHERE scan_id = ?", [json.dumps(settings), scan_id])
+
     def scans(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM scans ORDER BY scan_id").df()
 
-    def record_report(self, period: str, min_group: int, override: bool, out_dir: str) -> None:
+    def record_report(self, period: str, min_group: int, override: bool, out_dir: str,
+                      figures: dict | None = None) -> None:
         """Note a report's minimum group size and any override (a report may use another k than
-        the scan that filled the store)."""
-        self.con.execute("INSERT INTO reports VALUES (?, ?, ?, ?, ?)",
-                         [datetime.now(timezone.utc), period, min_group, override, str(out_dir)])
+        the scan that filled the store), and the figures it showed, for the next report."""
+        self.con.execute("INSERT INTO reports (made_at, period, min_group, min_group_override, out_dir, figures) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         [datetime.now(timezone.utc), period, min_group, override, str(out_dir),
+                          json.dumps(figures) if figures is not None else None])
+
+    def last_report_figures(self, period: str) -> dict | None:
+        """The figures of the latest report made with this period, or None."""
+        row = self._one("SELECT figures FROM reports WHERE period = ? AND figures IS NOT NULL "
+                        "ORDER BY made_at DESC LIMIT 1", [period])
+        return json.loads(row[0]) if row else None
+
+    def record_reviews(self, reviews: pd.DataFrame, model_id: str | None, source: str) -> int:
+        """Store reviewed evidence items (columns id, label, verdict, reviewed_labels); a message
+        reviewed again for the same label keeps the latest verdict."""
+        if reviews.empty:
+            return 0
+        frame = reviews[["id", "label", "verdict", "reviewed_labels"]].assign(
+            model_id=model_id or "", reviewed_at=datetime.now(timezone.utc), source=source)
+        self.con.register("_reviews", frame)
+        try:
+            self.con.execute("INSERT OR REPLACE INTO reviews (id, model_id, label, verdict, reviewed_labels, "
+                             "reviewed_at, source) SELECT id, model_id, label, verdict, reviewed_labels, "
+                             "reviewed_at, source FROM _reviews")
+        finally:
+            self.con.unregister("_reviews")
+        return len(frame)
+
+    def reviews(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM reviews ORDER BY reviewed_at, id").df()
+
+    def text_columns(self, ids: Sequence[str], model_id: str | None = None) -> pd.DataFrame:
+        """The wide text columns (evidence, context, token bag) of a few messages (evidence
+        candidates), indexed by id: the report never loads them for every message."""
+        model_id = model_id or self.latest_model()
+        cols = ["evidence", "context", "tokens"]
+        if not len(ids) or model_id is None:
+            return pd.DataFrame(columns=cols, index=pd.Index([], name="id"))
+        self.con.register("_tids", pd.DataFrame({"id": list(ids)}))
+        try:
+            df = self.con.execute("SELECT m.id, coalesce(m.evidence, '') AS evidence, coalesce(m.context, '') AS context, "
+                                  "coalesce(m.tokens, '') AS tokens FROM messages m JOIN _tids USING (id) "
+                                  "WHERE m.model_id = ?", [model_id]).df()
+        finally:
+            self.con.unregister("_tids")
+        return df.set_index("id")
 
     def reports(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM reports ORDER BY made_at").df()

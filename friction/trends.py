@@ -238,17 +238,53 @@ def token_bag(texts: Sequence[str], drop: Iterable[str] = ()) -> list[str]:
     return out
 
 
+#: Words common in any workplace message, whatever its tone: a word list made of them tells a
+#: reader nothing about the label (stop words are gone already).
+GENERIC = frozenset("""
+able actually add added ago ahead ask asked asking away awesome bad big bit cool come coming
+complete confirm could day days did does doing done email end ensure everyone fine follow found
+free friday get gets getting give glad go goes going good got great guys happy hear heard help
+hey hi hope idea info item items just keep kind know later let like line little lol look looking
+looks lot lots make makes making meeting message monday morning need needed needs new nice note
+ok okay one open people point post quick quite read ready really right said say says see seems
+send sent set share shared should sorry start started stuff sure take talk team teams tell
+thank thanks thing things think thought thursday time today told tomorrow try trying tuesday two
+update updated use used want wanted way wednesday week weeks well went work working yeah yes
+yesterday i'm i've i'll i'd we're we've we'll it's that's there's they're you're don't didn't doesn't
+isn't wasn't can't won't let's what's""".split())
+
+
+def is_generic(term: str) -> bool:
+    """A single generic word, or a phrase made only of generic words ('let know')."""
+    return all(w in GENERIC for w in term.split())
+
+
+def prefer_phrases(scored: Sequence[tuple[float, str, int]], top: int) -> list[tuple[float, str, int]]:
+    """The top terms, two-word phrases first: every phrase scoring at least half the best z, then
+    single words not already inside a chosen phrase, each part sorted by z."""
+    if not scored:
+        return []
+    best = scored[0][0]
+    phrases = [s for s in scored if " " in s[1] and s[0] >= 0.5 * best][:top]
+    inside = {w for _, t, _ in phrases for w in t.split()}
+    words = [s for s in scored if " " not in s[1] and s[1] not in inside]
+    return (phrases + words)[:top]
+
+
 def _terms(bag: str) -> list[str]:
     words = bag.split()
     return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
 
 
 def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: str, top: int = 8,
-                        prior: float = 500.0, min_count: int = 3, k: int = 1,
+                        prior: float = 500.0, min_count: int = 3, k: int = 1, min_lift: float = 2.0,
                         token_batches: Callable[[], Iterable[list[str]]] | None = None) -> pd.DataFrame:
     """Words and two-word phrases that set a label's flagged messages in one period apart from
     every other message: log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi &
-    Quinn 2008), z-scored. Groups from fewer than k authors are skipped.
+    Quinn 2008), z-scored. Groups from fewer than k authors are skipped. A term must be at least
+    `min_lift` times as frequent in the group as overall and not generic (see `is_generic`), and
+    two-word phrases come before single words (see `prefer_phrases`): a reader recognises
+    "missed deadline" where "found" or "asked" says nothing.
 
     Token bags come from msgs["tokens"], or, for millions of messages, from `token_batches()`
     (batches in msgs' row order, read twice). Only the flagged messages' terms are held in
@@ -299,8 +335,10 @@ def distinctive_phrases(msgs: pd.DataFrame, label_ids: Sequence[str], period: st
             a = prior * total[t] / n_total
             delta = math.log((y_i + a) / (n_i + a0 - y_i - a)) - math.log((y_j + a) / (n_j + a0 - y_j - a))
             z = delta / math.sqrt(1 / (y_i + a) + 1 / (y_j + a))
-            scored.append((z, t, y_i))
-        for z, t, y in sorted(scored, reverse=True)[:top]:
+            lift = (y_i / n_i) / (total[t] / n_total)
+            if lift >= min_lift and not is_generic(t):
+                scored.append((z, t, y_i))
+        for z, t, y in prefer_phrases(sorted(scored, reverse=True), top):
             rows.append({"period": per, "label": lid, "term": t, "z": round(z, 2), "count": y})
     return pd.DataFrame(rows, columns=["period", "label", "term", "z", "count"]).sort_values(
         ["label", "period", "z"], ascending=[True, True, False]).reset_index(drop=True)

@@ -42,35 +42,6 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def speed_section(fast: dict) -> list[str]:
-    """The "Speed: the cascade" section, from metrics.json's "fast path" (scripts/build_cascade.py)."""
-    out: list[str] = []
-    out += ["## Speed: the cascade", "`taskset -c 0 python scripts/build_cascade.py --check-split test` — throughput on the demo company's "
-            "messages (realistic traffic, ~92% neutral), one CPU core; accuracy on the test split.", "",
-            "| configuration | test macro-F1 | false alarms on none | messages/s | to the transformer |",
-            "|---|---:|---:|---:|---:|"]
-    base = fast["full fp32"]["messages_per_s_realistic"]
-    for name in ("full fp32", "full bf16", "full int8", "cascade fp32", "cascade bf16", "cascade int8"):
-        f = fast.get(name)
-        if f:
-            out.append(f"| {name} | {f['test_macro_f1']:.3f} | {pct(f['test_fpr_none'])} | "
-                       f"{f['messages_per_s_realistic']:.0f} ({f['messages_per_s_realistic'] / base:.1f}x) | "
-                       f"{pct(f['passed_to_transformer'])} |")
-    s = fast["screen"]
-    pc = fast["precision_check"]
-    out += ["", f"The screen (hashed word 1-2-gram TF-IDF + logistic regression, `screen/`) passes "
-            f"{pct(s['dev_recall'])} of dev friction messages at threshold {s['threshold']:.2f}. On the "
-            f"{pc['split']} split, bf16 weights moved macro-F1 from {pc['fp32']:.3f} to {pc['bf16']:.3f} and int8 "
-            f"dynamic quantisation to {pc['int8']:.3f} (the rule: keep only within 0.5 point), so bf16 is "
-            f"{'used where the CPU has native bf16 (AMX or AVX512-BF16; fp32 elsewhere)' if fast['bf16_kept'] else 'not used'}"
-            f" and int8 is {'kept' if fast['int8_kept'] else 'not used'}. bf16 on a CPU without native support "
-            "is emulated and slower, so `auto` picks fp32 there; `FRICTION_PRECISION=fp32|bf16` overrides. "
-            "ONNX Runtime (fp32, and int8 dynamic quantisation of the exported graph) is compared by "
-            "`scripts/experiments/compare_runtimes.py`; bf16 PyTorch was faster. `friction scan` uses the cascade; "
-            "`--no-cascade` turns it off.", ""]
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -78,18 +49,9 @@ def main() -> None:
     ap.add_argument("--external", help="JSON from scripts/eval_external.py --json")
     ap.add_argument("--learning-curve", nargs="*", default=[], help="JSON from scripts/experiments/learning_curve.py --json")
     ap.add_argument("--note", action="append", default=[], help="an extra line for the Limits section")
-    ap.add_argument("--speed-only", action="store_true",
-                    help="rewrite only the existing card's speed section (after scripts/build_cascade.py)")
     args = ap.parse_args()
     folder = Path(args.model)
     cfg = json.loads((folder / "config.json").read_text())
-    metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
-    if args.speed_only:
-        card = (folder / "README.md").read_text()
-        start = card.index("## Speed: the cascade")
-        end = card.index("\n## ", start + 1) + 1
-        (folder / "README.md").write_text(card[:start] + "\n".join(speed_section(metrics["fast path"])) + "\n" + card[end:])
-        return
     td, rec = cfg.get("training_data", {}), cfg.get("recipe", {})
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
     out = [f"# Model card: friction `{cfg.get('model_id', folder.name)}`", "",
@@ -123,8 +85,8 @@ def main() -> None:
             "(positive weight sqrt(neg/pos), 1-8), bf16 autocast where the CPU has it. Calibration: Platt per "
             "label and F1-best thresholds on written dev + real dev together (most real messages are `none`).",
             f"- Remake it: `friction train --recipe models/default/recipe.yaml -o models/default` "
-            f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine, shared), then the fast path "
-            "(`python scripts/build_cascade.py`).",
+            f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine, shared); it ends with the "
+            "fast screen (`friction build-screen models/default` rebuilds only that).",
             "- Versions: " + ", ".join(f"{k} {v}" for k, v in cfg.get("versions", {}).items()) + ".", ""]
     if args.evaluate:
         ev = json.loads(Path(args.evaluate).read_text())
@@ -151,8 +113,6 @@ def main() -> None:
             per = [f"{lid} {v['precision']:.2f} / {v['recall']:.2f} / {v['f1']:.2f} (n={v['support']})"
                    for lid, v in m["per_label"].items() if v["support"] >= 20]
             out += ["", "Per label, labels with at least 20 positives (P / R / F1): " + ("; ".join(per) or "none") + ".", ""]
-    if metrics.get("fast path"):
-        out += speed_section(metrics["fast path"])
     if args.external:
         ext = json.loads(Path(args.external).read_text())
         table = ext.get("markdown")

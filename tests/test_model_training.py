@@ -77,7 +77,7 @@ def test_continue_from_a_model_keeps_known_heads(trained):
     base = load_model(trained)
     cont = FrictionClassifier(labels=base.labels, base=trained)
     cont._init_modules()
-    assert np.allclose(cont.head_.weight.detach().numpy(), base.head_.weight.detach().numpy())
+    assert np.allclose(cont.head_.weight.detach().numpy(), base.classifier.head_.weight.detach().numpy())
 
 
 def test_classify_and_suggest_cli(trained, tmp_path):
@@ -100,7 +100,7 @@ def test_long_texts_go_through_the_encoder_in_bounded_window_batches(trained):
     per-token contributions are those of one pass (up to kernel rounding: batch shapes differ)."""
     import torch
 
-    model = load_model(trained)
+    model = load_model(trained).classifier
     texts = ["Marketing kept the whole events budget and our hiring plan got cancelled again. " * 60,
              "Room 4B is booked.", "Nobody told support that the release moved. " * 40]
     seen = []

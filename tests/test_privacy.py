@@ -10,7 +10,7 @@ import pandas as pd
 
 from friction.ingest import Roster
 from friction.privacy import Redactor, pseudonym
-from friction.scan import prepare
+from friction.stage import prepare
 from friction.teams import TeamFinder
 from friction.trends import token_bag
 

@@ -40,6 +40,7 @@ import heapq
 import re
 
 from .html_text import html_to_text  # noqa: F401 - re-exported: email bodies are cleaned after it
+from .html_text import squeeze_lines
 
 # ------------------------------------------------------------------ quote/forward headers
 # One pass over the text finds candidate lines, each is then verified; the first
@@ -149,7 +150,7 @@ def clean_email_body(text: str) -> str:
     lines = _strip_signature(lines)
     while lines and _is_trailing_junk(lines[-1]):
         lines.pop()
-    return _squeeze_lines(lines)
+    return squeeze_lines(lines)
 
 
 def _is_trailing_junk(line: str) -> bool:
@@ -402,20 +403,3 @@ def _dense_contact_block(lines: list[str], end: int) -> int | None:
                 and not any(len(o) > 200 or o.endswith("?") for o in others)):
             return top
     return None
-
-
-def _squeeze_lines(lines: list[str]) -> str:
-    """Collapse whitespace inside lines, drop edge blank lines, keep at most one blank line."""
-    out: list[str] = []
-    blank = False
-    for line in lines:
-        line = " ".join(line.split())
-        if not line:
-            blank = True
-            continue
-        if blank and out:
-            out.append("")
-        out.append(line)
-        blank = False
-    return "\n".join(out)
-

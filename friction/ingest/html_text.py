@@ -107,16 +107,20 @@ def _tokenized_text(markup: str, mention_tag: str | None) -> str:
 
 
 def _squeeze(text: str) -> str:
+    return squeeze_lines(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+def squeeze_lines(lines: list[str]) -> str:
     """Collapse whitespace inside lines, drop edge blank lines, keep at most one blank line."""
-    lines: list[str] = []
+    out: list[str] = []
     blank = False
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for line in lines:
         line = " ".join(line.split())
         if not line:
             blank = True
             continue
-        if blank and lines:
-            lines.append("")
-        lines.append(line)
+        if blank and out:
+            out.append("")
+        out.append(line)
         blank = False
-    return "\n".join(lines)
+    return "\n".join(out)

@@ -369,11 +369,17 @@ class FrictionClassifier:
                              return_offsets_mapping=tokens is not None)
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
                 offsets = inputs["offset_mapping"].numpy() if tokens is not None else None
-                inputs = {k: inputs[k].to(self.device_) for k in ("input_ids", "attention_mask")}
+                keep = window_budget(mapping, getattr(self, "windows_per_message", None))
+                if keep is not None:
+                    mapping = mapping[keep]
+                    offsets = offsets[keep] if offsets is not None else None
+                inputs = {k: (inputs[k][keep] if keep is not None else inputs[k]).to(self.device_)
+                          for k in ("input_ids", "attention_mask")}
             ids, mask = inputs["input_ids"], inputs["attention_mask"]
+            reader = getattr(self, "onnx_", None) or enc
             logit_parts, contrib_parts = [], []
             for w0 in range(0, len(ids), max_windows):
-                hidden = enc.hidden(ids[w0:w0 + max_windows], mask[w0:w0 + max_windows])
+                hidden = reader.hidden(ids[w0:w0 + max_windows], mask[w0:w0 + max_windows])
                 logit_parts.append(head(enc.pool(hidden, mask[w0:w0 + max_windows])).float().cpu().numpy())
                 if offsets is not None:
                     contrib_parts.append((hidden @ head.weight.T.float()).cpu().numpy())
@@ -466,6 +472,7 @@ class FrictionClassifier:
 
         self.encoder_.model = quantize_dynamic(self.encoder_.model, {torch.nn.Linear}, dtype=torch.qint8)
         self.quantized_ = True
+        self.runtime_ = "torch-int8"
         return self
 
     # ------------------------------------------------------------------ persistence
@@ -495,6 +502,9 @@ class FrictionClassifier:
                          "train_seconds": getattr(self, "train_seconds_", None), "loss_curve": getattr(self, "loss_curve_", None)},
             "versions": _versions(),
         }
+        # what a load + save must not lose: the card's facts and the inference settings
+        carried = {k: v for k, v in getattr(self, "config_", {}).items() if k not in config and k != "pipeline"}
+        config = {**carried, **config, "inference": self.inference_settings()}
         config.update(extra or {})
         (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         if metrics is not None:
@@ -531,12 +541,36 @@ class FrictionClassifier:
         model.config_ = cfg
         model.path_ = str(path)
         inference = cfg.get("inference", {})
+        model.inference_ = dict(inference)
         model.pooling = inference.get("pooling", "message")
-        if inference.get("int8") and current_settings().int8:
-            model.quantize()  # chosen when the model was built, because accuracy held (see its card)
-        elif model.device_ == "cpu":
-            model.set_precision(precision or inference.get("precision", "auto"))
+        model.windows_per_message = inference.get("windows_per_message")
+        if model.device_ == "cpu":
+            from .runtime import apply_runtime
+
+            apply_runtime(model, path, inference, precision)
         return model
+
+    def inference_settings(self) -> dict:
+        """The folder's "inference" settings as loaded (the configured choice, e.g. precision
+        "auto", not what this CPU resolved it to), plus those set since."""
+        out = {k: v for k, v in getattr(self, "inference_", {"int8": False, "precision": "auto"}).items()
+               if k not in ("pooling", "max_windows")}
+        if getattr(self, "pooling", "message") != "message":
+            out["pooling"] = self.pooling
+        if getattr(self, "windows_per_message", None):
+            out["windows_per_message"] = self.windows_per_message
+        return out
+
+    @property
+    def runtime(self) -> str:
+        """What the transformer runs on in this process: torch-fp32, torch-bf16, torch-int8 or onnx-int8."""
+        return getattr(self, "runtime_", None) or f"torch-{getattr(self, 'precision_', 'fp32')}"
+
+    def set_threads(self, n: int) -> None:
+        """Run inference on n threads (a pool worker's share of the machine's cores)."""
+        torch.set_num_threads(max(1, n))
+        if getattr(self, "onnx_", None) is not None:
+            self.onnx_.set_threads(n)
 
     def set_precision(self, precision: str = "auto") -> "FrictionClassifier":
         """Run inference in fp32 or bf16 (auto: bf16 where the CPU has it natively)."""
@@ -555,6 +589,21 @@ class FrictionClassifier:
     def id_from(config: dict, path: str | Path) -> str:
         """A model's id: config.json's "model_id", else its folder's name."""
         return config.get("model_id") or Path(path).name
+
+
+def window_budget(mapping: np.ndarray, per_message: int | None) -> np.ndarray | None:
+    """Which 128-token windows of a batch to read when a message may have at most `per_message`:
+    its first ones and its last (a long email's ask and its sign-off complaint), not every window
+    of a quoted thread. None when every window fits."""
+    if not per_message:
+        return None
+    counts = np.bincount(mapping)
+    if counts.max() <= per_message:
+        return None
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(mapping)) - starts[mapping]
+    n = counts[mapping]
+    return (pos < per_message - 1) | (pos == n - 1)
 
 
 def _versions() -> dict:

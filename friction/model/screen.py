@@ -30,14 +30,16 @@ class FrictionScreen:
     def __init__(self, C: float = 4.0):
         self.C = C
 
-    def fit(self, texts: Sequence[str], any_friction: np.ndarray) -> "FrictionScreen":
+    def fit(self, texts: Sequence[str], any_friction: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> "FrictionScreen":
         from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.linear_model import LogisticRegression
 
         counts = _vectorizer().transform(list(texts))
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
         self.idf_ = tfidf.idf_.astype(np.float32)
-        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000).fit(self._features(counts), any_friction)
+        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000).fit(
+            self._features(counts), any_friction, sample_weight=sample_weight)
         self.coef_ = lr.coef_[0].astype(np.float32)
         self.intercept_ = float(lr.intercept_[0])
         self.threshold_ = 0.5
@@ -90,14 +92,19 @@ class FrictionScreen:
             **getattr(self, "tuning_", {})}, indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "FrictionScreen | None":
-        """The screen saved in a model folder, or None when the folder has none."""
+    def load(cls, path: str | Path):
+        """The screen saved in a model folder (this kind or the static-embedding one, as its
+        screen.json says), or None when the folder has none."""
         from safetensors.numpy import load_file
 
         path = Path(path)
         if not (path / "screen.json").exists():
             return None
         cfg = json.loads((path / "screen.json").read_text())
+        if cfg.get("kind", "").startswith("static"):
+            from .static_screen import StaticScreen
+
+            return StaticScreen.load(path, cfg)
         arrays = load_file(str(path / "screen.safetensors"))
         s = cls(C=cfg.get("C", 4.0))
         s.idf_, s.coef_ = arrays["idf"], arrays["coef"]
