@@ -9,6 +9,8 @@ import sys
 import click
 
 from . import __version__
+from .ingest.registry import FORMATS
+from .settings import current_settings, refresh_settings
 
 
 def fail(message: str) -> None:
@@ -36,14 +38,14 @@ def cli() -> None:
 
     Example: friction ingest exports/ -o messages.parquet
     """
+    refresh_settings()  # the one read of the environment for this command (see friction/settings.py)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, help="Output table: .parquet, .csv, .jsonl, or - for JSONL on stdout.")
 @click.option("--format", "fmt", default=None,
-              type=click.Choice(["mbox", "eml", "msg", "pst", "slack", "teams", "vtt", "srt", "notes",
-                                 "csv", "tsv", "jsonl", "parquet"]),
+              type=click.Choice(FORMATS),
               help="Read every file as this format instead of detecting it.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False),
               help="CSV mapping email/handle/name to team; others get team 'unknown'.")
@@ -60,21 +62,21 @@ def ingest(paths, output, fmt, roster, mapping, as_json, max_chars):
 
     Example: friction ingest mail.mbox slack-export.zip notes/ --roster roster.csv -o messages.parquet
     """
-    from .ingest import IngestSummary, Limits, Roster, parse_mapping, read_messages
-    from .tables import TableWriter, table_format
-
-    try:
-        table_format(output)
-        col_map = parse_mapping(mapping)
-        team_roster = Roster.load(roster) if roster else None
-    except (ValueError, OSError) as exc:
-        fail(str(exc))
     from tqdm.auto import tqdm
 
+    from .api import read_messages
+    from .ingest import IngestSummary, parse_mapping
+    from .tables import TableWriter, table_format
+
     summary = IngestSummary()
+    try:
+        table_format(output)
+        chunks = read_messages(paths, fmt=fmt, roster=roster, mapping=parse_mapping(mapping), summary=summary,
+                               max_chars=max_chars)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
     with TableWriter(output) as out, tqdm(desc="ingesting", unit="msg", disable=None, file=sys.stderr) as bar:
-        for chunk in read_messages(paths, fmt=fmt, roster=team_roster, mapping=col_map, summary=summary,
-                                   limits=Limits(max_chars=max_chars)):
+        for chunk in chunks:
             out.write(chunk)
             bar.update(len(chunk))
     if as_json:
@@ -93,7 +95,7 @@ MODEL_OPTION = click.option("--model", "model_path", default=None, type=click.Pa
 
 def _load_model(model_path, cascade: bool = True):
     """The model folder's pipeline (without its screen when `cascade` is False)."""
-    from .model import load_model
+    from .api import load_model
 
     try:
         pipe = load_model(model_path)
@@ -104,14 +106,14 @@ def _load_model(model_path, cascade: bool = True):
 
 def _read_inputs(inputs, fmt=None, roster=None, echo=True):
     """Anything `friction ingest` reads (or its output), as message-table chunks plus the summary."""
-    from .ingest import IngestSummary, Roster, read_messages
+    from .api import read_messages
+    from .ingest import IngestSummary
 
     summary = IngestSummary(echo=echo)
     try:
-        team_roster = Roster.load(roster) if roster else None
+        return read_messages(inputs, fmt=fmt, roster=roster, summary=summary), summary
     except (ValueError, OSError) as exc:
         fail(str(exc))
-    return read_messages(inputs, fmt=fmt, roster=team_roster, summary=summary), summary
 
 
 @cli.command()
@@ -141,11 +143,12 @@ def classify(inputs, output, model_path, roster, no_evidence, no_cascade, as_jso
         fail(str(exc))
     model = _load_model(model_path, cascade=not no_cascade)
     chunks, summary = _read_inputs(inputs, roster=roster)
+    batch = current_settings().classify_batch
     flagged = 0
     with TableWriter(output) as out, tqdm(desc="classifying", unit="msg", disable=None, file=sys.stderr) as bar:
         for chunk in chunks:
-            for start in range(0, len(chunk), 2000):
-                part = model(chunk.iloc[start:start + 2000], with_evidence=not no_evidence)
+            for start in range(0, len(chunk), batch):
+                part = model(chunk.iloc[start:start + batch], with_evidence=not no_evidence)
                 flagged += int((part["labels"] != "").sum())
                 out.write(part)
                 bar.update(len(part))
@@ -179,32 +182,20 @@ def evaluate(data, model_path, split, train_data, baselines, no_cascade, as_json
 
     Example: friction evaluate --model models/default corpora/train
     """
-    from .corpus import load_corpus
-    from .labels import DEFAULT_LABEL_IDS
-    from .model.evaluation import score_baselines, score_model
+    from .api import evaluate as evaluate_model
     from .model.metrics import format_table
 
-    model = _load_model(model_path, cascade=not no_cascade)
     try:
-        df = load_corpus(data, label_ids=model.label_ids if model.label_ids != list(DEFAULT_LABEL_IDS) else None)
-        test = df[df["split"] == split] if "split" in df.columns and (df["split"] == split).any() else df
-        results = {f"friction ({model.model_id})": score_model(model, test)}
-        if baselines:
-            ref = load_corpus(train_data, label_ids=model.label_ids) if train_data else df
-            has = "split" in ref.columns and (ref["split"] == "train").any()
-            train = ref[ref["split"] == "train"] if has else ref[~ref.index.isin(test.index)]
-            dev = ref[ref["split"] == "dev"] if has else None
-            if len(train) == 0:
-                fail("no training rows for the baselines (pass --train-data or --no-baselines)")
-            results.update(score_baselines(model, train, dev, test))
-    except ValueError as exc:
+        figures = evaluate_model(data, model=model_path, split=split, train_data=train_data, baselines=baselines,
+                                 cascade=not no_cascade)
+    except (ValueError, OSError, KeyError) as exc:
         fail(str(exc))
     if as_json:
-        click.echo(json.dumps(results, indent=2))
+        click.echo(json.dumps(figures["results"], indent=2))
     else:
-        click.echo(f"{data} ({split if 'split' in df.columns else 'all'}): {len(test)} messages; "
-                   f"pipeline {' -> '.join(model.names)} on {model.runtime}")
-        click.echo(format_table(results, model.label_ids))
+        click.echo(f"{data} ({figures['split']}): {figures['n']} messages; "
+                   f"pipeline {' -> '.join(figures['pipeline'])} on {figures['runtime']}")
+        click.echo(format_table(figures["results"], figures["label_ids"]))
 
 
 @cli.command()
@@ -234,79 +225,14 @@ def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epoc
 
     Example: friction train company_labels.csv --labels labels.yaml --from models/default -o models/acme
     """
-    import pandas as pd
-
-    if recipe_file:
-        return _train_recipe(recipe_file, output, smoke)
-    if not data:
-        fail("give labelled DATA, or --recipe FILE")
-
-    from .corpus import data_hash, load_corpus
-    from .labels import DEFAULT_LABELS, load_label_set
-    from .model.training import train_on_splits
+    from .api import train as train_model
 
     try:
-        labels, renames = load_label_set(labels_file) if labels_file else (list(DEFAULT_LABELS), {})
-        ids = [lab.id for lab in labels]
-        df = load_corpus(data, label_ids=ids, renames=renames)
-        if mix:
-            extra = load_corpus(mix, label_ids=ids, renames=renames)
-            if "split" in extra.columns:
-                extra = extra[extra["split"] != "test"]
-            extra["split"] = extra.get("split", "train").replace("", "train")
-            if "split" not in df.columns:
-                df["split"] = "train"
-            df = pd.concat([df, extra], ignore_index=True)
+        train_model(data, output, recipe=recipe_file, smoke=smoke, labels=labels_file, base=base, mix=mix,
+                    method=method, epochs=epochs, max_length=max_length, refit_on_dev=refit_on_dev,
+                    context=context, seed=seed, log=lambda line: click.echo(line, err=True))
     except (ValueError, OSError, KeyError) as exc:
         fail(str(exc))
-    y_counts = {lid: int(sum(lid in labs for labs in df["label_list"])) for lid in ids}
-    click.echo(f"training on {len(df)} messages; positives per label: {y_counts}", err=True)
-    head_from = {new: old for old, new in renames.items()}
-    model, report = train_on_splits(df, labels, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
-                                    max_length=max_length, seed=seed, base=base, head_from=head_from,
-                                    use_context=context)
-    pipe = _with_screen(model, df)
-    pipe.to_disk(output, metrics={"dev": report["dev"]},
-               extra={"model_id": os.path.basename(os.path.normpath(output)), "training_data": {
-                   "source": str(data), "mix": mix, "sha256": data_hash(df), "n": len(df), "positives": y_counts,
-                   "n_train": report["n_train"], "n_dev": report["n_dev"], "refit_on": report.get("refit_on")}})
-    if report["dev"]:
-        click.echo(f"dev macro-F1 {report['dev']['macro_f1']:.3f}, false alarms on none {report['dev']['fpr_none']:.3f}",
-                   err=True)
-    click.echo(f"saved model to {output}", err=True)
-
-
-def _with_screen(model, df):
-    """The trained classifier's pipeline, with a screen when the data has a dev split with
-    friction to set the screen's threshold on (without one, every message goes to the model)."""
-    from .model.cascade import screen_from_frames
-    from .model.pipeline import FrictionPipeline
-
-    has_dev = "split" in df.columns and bool((df.loc[df["split"] == "dev", "label_list"].map(len) > 0).any())
-    if not has_dev:
-        return FrictionPipeline.of(model)
-    return FrictionPipeline.of(model, screen_from_frames(df, encoder=model.encoder_,
-                                                         log=lambda line: click.echo(line, err=True)))
-
-
-def _train_recipe(recipe_file: str, output: str, smoke: bool) -> None:
-    import shutil
-
-    from .model.cascade import screen_for_recipe
-    from .model.pipeline import FrictionPipeline
-    from .model.recipe import load_recipe, train_recipe
-
-    try:
-        recipe = load_recipe(recipe_file)
-        model, metrics, facts = train_recipe(recipe, smoke=smoke, log=lambda line: click.echo(line, err=True))
-        screen = screen_for_recipe(recipe, encoder=model.encoder_, log=lambda line: click.echo(line, err=True))
-    except (ValueError, OSError) as exc:
-        fail(str(exc))
-    metrics["screen"] = screen.tuning_
-    FrictionPipeline.of(model, screen).to_disk(
-        output, metrics=metrics, extra={"model_id": os.path.basename(os.path.normpath(output)), **facts})
-    if os.path.abspath(recipe_file) != os.path.abspath(os.path.join(output, "recipe.yaml")):
-        shutil.copyfile(recipe_file, os.path.join(output, "recipe.yaml"))
     click.echo(f"saved model to {output}", err=True)
 
 
@@ -364,7 +290,7 @@ PERIOD_OPTION = click.option("--period", type=click.Choice(["quarter", "month", 
                              show_default=True, help="Reporting period.")
 MIN_GROUP_OPTION = click.option("--min-group", type=int, default=10, show_default=True,
                                 help="Hide any cell built from fewer distinct authors than this.")
-KEY_OPTION = click.option("--key-file", envvar="FRICTION_KEY_FILE", default=None, type=click.Path(dir_okay=False),
+KEY_OPTION = click.option("--key-file", default=None, type=click.Path(dir_okay=False),
                           help="The pseudonym key (default: <db>.key beside the store; env FRICTION_KEY_FILE). "
                                "Keep it apart from the store: the two together re-identify people.")
 WAIT_OPTION = click.option("--wait", is_flag=True, help="If another friction process has the store, wait for it.")
@@ -401,15 +327,14 @@ def scan(paths, roster, db, out_dir, period, model_path, min_group, allow_small_
 
     Example: friction scan exports/ --roster roster.csv --db friction.duckdb --out reports/
     """
+    from .api import scan as run_scan
     from .privacy import PrivacyError
-    from .scan import ScanOptions, run_scan
 
     try:
-        result = run_scan(ScanOptions(inputs=paths, db=db, out=out_dir, roster=roster, period=period,
-                                      model=model_path, min_group=min_group, allow_small_groups=allow_small_groups,
-                                      name_people=name_people, fresh=fresh, workers=workers, engine=engine,
-                                      scheduler=scheduler, cascade=not no_cascade, key_file=key_file, wait=wait,
-                                      max_chars=max_chars))
+        result = run_scan(paths, db=db, out=out_dir, roster=roster, period=period, model=model_path,
+                          min_group=min_group, allow_small_groups=allow_small_groups, name_people=name_people,
+                          fresh=fresh, workers=workers, engine=engine, scheduler=scheduler, cascade=not no_cascade,
+                          key_file=key_file, wait=wait, max_chars=max_chars)
     except (PrivacyError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     if as_json:
@@ -443,7 +368,7 @@ def report(db, out_dir, period, min_group, allow_small_groups, key_file, wait):
         check_min_group(min_group, allow_small_groups)
     except PrivacyError as exc:
         fail(str(exc))
-    with Store(db, key_file=key_file, wait=wait) as store:
+    with Store(db, key_file=key_file or current_settings().key_file, wait=wait) as store:
         paths = build_report(store, out_dir, period=period, min_group=min_group, override=allow_small_groups)
     click.echo(f"report: {paths['html']}")
 
@@ -494,7 +419,7 @@ def export(db, output, key_file, wait):
     """
     from .store import Store
 
-    with Store(db, key_file=key_file, wait=wait) as store:
+    with Store(db, key_file=key_file or current_settings().key_file, wait=wait) as store:
         n = store.export(output)
     click.echo(f"wrote {n} messages to {output}", err=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -19,6 +20,7 @@ import pandas as pd
 
 from .ingest import IngestSummary, Limits, Roster, read_messages
 from .privacy import DEFAULT_MIN_GROUP, check_min_group, hashed_id
+from .settings import current_settings
 from .stage import StageConfig, classify_chunk, prepare, redact_evidence  # noqa: F401  (the stage's API)
 from .store import Store
 from .timings import Timings, clock
@@ -36,7 +38,7 @@ class ScanOptions:
     allow_small_groups: bool = False
     name_people: bool = False
     fresh: bool = False
-    chunk_size: int = 2000
+    chunk_size: int = field(default_factory=lambda: current_settings().scan_chunk)
     progress: bool = True
     engine: str = "local"          # local | pool | dask
     workers: int = 1
@@ -141,3 +143,18 @@ def _scan_into(opts: ScanOptions, store: Store, secret: bytes) -> dict:
                              override=opts.allow_small_groups)
     return {"scan_id": scan_id, "new_messages": new, "ingest": summary.as_dict(), "report": paths,
             "runtime": runtimes}
+
+
+class CallableModule(types.ModuleType):
+    """`friction.scan` names both this module and the library function `friction.api.scan`. Once
+    this module is imported, Python sets the package attribute `friction.scan` to the module, so
+    the module is made callable: `friction.scan(paths, **options)` runs the library function
+    whichever of the two the attribute holds."""
+
+    def __call__(self, paths, **options) -> dict:
+        from .api import scan
+
+        return scan(paths, **options)
+
+
+sys.modules[__name__].__class__ = CallableModule

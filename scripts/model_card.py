@@ -2,7 +2,7 @@
 
     python scripts/evaluate_worlds.py --json /tmp/eval.json
     python scripts/eval_external.py --json /tmp/external.json
-    python scripts/learning_curve.py --json /tmp/lc.json
+    python scripts/experiments/learning_curve.py --json /tmp/lc.json
     python scripts/model_card.py models/default --evaluate /tmp/eval.json --external /tmp/external.json \
         --learning-curve /tmp/lc.json
 
@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 METHOD_COMPARISON = """\
-Recipes compared on the dev split with `python scripts/compare_methods.py` (one H100, on the
+Recipes compared on the dev split with `python scripts/experiments/compare_methods.py` (one H100, on the
 corpus as it was then: 1,935 train / 394 dev / 378 test messages; selection by dev only):
 
 | recipe | dev macro-F1 | test macro-F1 | test false alarms on none |
@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--evaluate", help="JSON from `friction evaluate --json` (model + baselines)")
     ap.add_argument("--external", help="JSON from scripts/eval_external.py --json")
-    ap.add_argument("--learning-curve", nargs="*", default=[], help="JSON from scripts/learning_curve.py --json")
+    ap.add_argument("--learning-curve", nargs="*", default=[], help="JSON from scripts/experiments/learning_curve.py --json")
     ap.add_argument("--note", action="append", default=[], help="an extra line for the Limits section")
     args = ap.parse_args()
     folder = Path(args.model)
@@ -131,7 +131,7 @@ def main() -> None:
         rows += json.loads(Path(f).read_text())
     if rows:
         out += ["## Retraining on company data: learning curve",
-                "`python scripts/learning_curve.py` — a custom label set (corpora/custom/labels.yaml) that renames "
+                "`python scripts/experiments/learning_curve.py` — a custom label set (corpora/custom/labels.yaml) that renames "
                 "`goal_mismatch` to `ownership_conflict` and adds `escalation_bypass` (written for this, one "
                 "organisation to train, another to test). Macro-F1 over the 8 labels on the test split (corpus "
                 "test split + the new label's test organisation).", "",

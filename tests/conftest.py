@@ -24,3 +24,13 @@ def external() -> Path:
     if EXTERNAL is None:
         pytest.skip("../shared/external is absent")
     return EXTERNAL
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Settings are read once per process; a test that changes FRICTION_* must not leave its
+    values behind for the next test."""
+    from friction.settings import refresh_settings
+
+    yield
+    refresh_settings()

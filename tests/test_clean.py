@@ -23,7 +23,7 @@ ENRON_SUB = Path("enron_berkeley_categories") / "enron_with_categories"
 EXTERNAL = next((p for p in (Path("/work/shared/external"), ROOT.parent / "shared" / "external")
                  if p.is_dir()), None)
 
-# Same definitions as scripts/eval_cleaning.py.
+# Same definitions as scripts/experiments/eval_cleaning.py.
 MARKER = re.compile(
     r"-{2,}\s*Original Message\s*-{2,}"
     r"|Forwarded by"

@@ -99,12 +99,14 @@ def test_bf16_inference_agrees_with_fp32():
     assert (fp32.predict(texts) == bf16.predict(texts)).all()
 
 
-def test_unknown_precision_is_refused(monkeypatch):
+def test_unknown_precision_is_refused():
     from friction.model.encoder import inference_dtype
+    from friction.settings import Settings
 
-    monkeypatch.setenv("FRICTION_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="auto, fp32 or bf16.*FRICTION_PRECISION"):
+        Settings.from_env({"FRICTION_PRECISION": "fp8"})
     with pytest.raises(ValueError, match="auto, fp32 or bf16"):
-        inference_dtype()
+        inference_dtype("fp8")
 
 
 def test_token_contributions_add_up_to_the_message_logit(model):

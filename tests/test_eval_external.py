@@ -1,11 +1,15 @@
-"""scripts/eval_external.py loads every external evaluation group (no model is run)."""
+"""friction.external loads every external evaluation group (no model is run), and
+scripts/eval_external.py, which prints its figures, stops cleanly without the data."""
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from friction import external as mod
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = [Path("/work/shared/external"), ROOT.parent / "shared" / "external"]
@@ -18,16 +22,8 @@ def _external() -> Path:
     pytest.skip("external datasets (/work/shared/external or ../shared/external) are absent")
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("eval_external", ROOT / "scripts" / "eval_external.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_external_groups_load():
     external = _external()
-    mod = _script()
     groups = {g["key"]: g for g in mod.load_groups(str(external), limit=2000, chatter_limit=3000)}
 
     expected = {  # key: (min, max) number of texts
@@ -68,7 +64,17 @@ def test_external_groups_load():
     assert again["toxic"] == tox
 
 
-def test_absent_external_folder_exits_cleanly(tmp_path, capsys):
-    mod = _script()
-    assert mod.main(["--external", str(tmp_path / "missing")]) == 0
-    assert "not found" in capsys.readouterr().out
+def test_absent_external_folder_exits_cleanly(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_external.py"), "--external",
+                        str(tmp_path / "missing")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "not found" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_interval_is_the_reports_wilson_interval():
+    from friction.trends import wilson
+
+    lo, hi = mod.interval(3, 40)
+    assert (lo, hi) == (float(wilson(3, 40)[0]), float(wilson(3, 40)[1]))
+    assert 0 < lo < 3 / 40 < hi < 1
+    assert all(x != x for x in mod.interval(0, 0))  # NaN for an empty group

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -47,9 +48,10 @@ def test_truncated_msg_is_skipped_and_named(tmp_path):
     assert any("truncated.msg" in w and "corrupt Outlook .msg" in w for w in summary.warnings)
 
 
-def test_fixture_matches_generator():
+def test_fixture_matches_generator(tmp_path):
     """The committed fixture is exactly what the generator writes (no drift, deterministic)."""
-    spec = importlib.util.spec_from_file_location("make_msg_fixture", ROOT / "scripts" / "make_msg_fixture.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert gen.renewal_message() == FIXTURE.read_bytes()
+    out = tmp_path / "renewal.msg"
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_msg_fixture.py"), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == FIXTURE.read_bytes()

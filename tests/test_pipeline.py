@@ -12,6 +12,7 @@ import pytest
 
 from friction.model import default_model_path, label_messages, load_model
 from friction.model.pipeline import FrictionPipeline
+from friction.settings import refresh_settings
 
 TEXTS = [
     "We lost the Fenwick renewal because support sat on their escalation for two weeks. That one is on them.",
@@ -96,18 +97,22 @@ def test_the_runtime_is_chosen_per_cpu_at_load_time(monkeypatch):
 
     monkeypatch.setenv("FRICTION_PRECISION", "fp32")  # an ordinary CPU, as far as the choice goes
     monkeypatch.delenv("FRICTION_RUNTIME", raising=False)
+    refresh_settings()  # settings are read once per process: read the changed variables
     monkeypatch.setattr(runtime, "onnx_available", lambda: False)
     assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "torch-fp32"  # the extra is optional
     monkeypatch.setattr(runtime, "onnx_available", lambda: True)
     assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "onnx-int8"
     assert runtime.choose({"precision": "auto"}) == "torch-fp32"  # the folder did not choose int8
     monkeypatch.setenv("FRICTION_RUNTIME", "torch")
+    refresh_settings()
     assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "torch-fp32"
     monkeypatch.setenv("FRICTION_PRECISION", "bf16")
     monkeypatch.delenv("FRICTION_RUNTIME")
+    refresh_settings()
     assert runtime.choose({"precision": "auto", "onnx_int8": True}) == "torch-bf16"
     monkeypatch.setenv("FRICTION_RUNTIME", "tensorrt")
     with pytest.raises(ValueError, match="torch or onnx"):
+        refresh_settings()
         runtime.choose({})
 
 
@@ -115,8 +120,10 @@ def test_onnx_int8_decides_like_fp32_on_clear_messages(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("FRICTION_CACHE", str(tmp_path))
     monkeypatch.setenv("FRICTION_RUNTIME", "onnx")
+    refresh_settings()
     onnx = load_model(default_model_path(), precision="fp32").without("screen")
     monkeypatch.setenv("FRICTION_RUNTIME", "torch")
+    refresh_settings()
     fp32 = load_model(default_model_path(), precision="fp32").without("screen")
     assert onnx.runtime == "onnx-int8" and fp32.runtime == "torch-fp32"
     assert list(tmp_path.rglob("encoder.int8.onnx"))  # exported once, cached outside the folder

@@ -14,42 +14,18 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from .chat import read_slack_day, read_slack_export, read_teams, slack_roots
-from .detect import FORMATS, detect
-from .email_reader import read_eml, read_mbox, read_msg, read_pst
+from ..settings import current_settings
+from .chat import read_slack_export, slack_roots
 from .encoding import REPLACEMENT, decode_text
 from .limits import Limits
-from .meetings import read_notes, read_transcript
+from .registry import FORMATS, detect, read_source
 from .roster import UNKNOWN, Roster
 from .schema import COLUMNS, to_frame
 from .sources import Source, iter_tree
 from .summary import IngestSummary
-from .table_input import parse_mapping, read_table_messages
+from .table_input import parse_mapping
 
 __all__ = ["read_messages", "read_all", "IngestSummary", "Roster", "COLUMNS", "FORMATS", "Limits", "parse_mapping"]
-
-
-def _read_one(src: Source, fmt: str, summary: IngestSummary, mapping: dict | None) -> Iterator[dict]:
-    if fmt == "mbox":
-        return read_mbox(src, summary)
-    if fmt == "eml":
-        return read_eml(src, summary)
-    if fmt == "msg":
-        return read_msg(src, summary)
-    if fmt == "pst":
-        return read_pst(src, summary)
-    if fmt == "teams":
-        return read_teams(src, summary)
-    if fmt == "slack":  # a lone channel-day file: the channel is its folder's name
-        channel = src.parts[-2] if len(src.parts) > 1 else src.stem
-        return read_slack_day(src, channel, {}, summary)
-    if fmt in ("vtt", "srt"):
-        return read_transcript(src, summary, fmt)
-    if fmt == "notes":
-        return read_notes(src, summary)
-    if fmt in ("csv", "tsv", "jsonl", "parquet"):
-        return read_table_messages(src, summary, fmt, mapping)
-    raise ValueError(fmt)
 
 
 def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = None,
@@ -89,7 +65,7 @@ def iter_rows(paths: Iterable[str], summary: IngestSummary, fmt: str | None = No
                     summary.skip(reason, src.name, detail=detail)
                     continue
                 try:
-                    yield from _read_one(src, kind, summary, mapping)
+                    yield from read_source(src, kind, summary, mapping)
                 except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
                     summary.skip(f"unreadable {kind} file", src.name, detail=f"{exc.__class__.__name__}: {exc}")
 
@@ -109,12 +85,14 @@ def _json_problem(src: Source) -> tuple[str, str]:
 
 def read_messages(paths: Iterable[str], *, fmt: str | None = None, roster: Roster | None = None,
                   mapping: dict | None = None, summary: IngestSummary | None = None,
-                  chunk_size: int = 5000, exclude: Iterable[str] = (),
+                  chunk_size: int | None = None, exclude: Iterable[str] = (),
                   limits: Limits | None = None) -> Iterator[pd.DataFrame]:
     """Stream the message table in chunks: cleaned, deduplicated by id, teams from the roster.
     Files in `exclude` (e.g. the roster itself) are not read as messages. Text longer than
     `limits.max_chars` is cut; cut texts, undecodable bytes and unparseable timestamps are
-    flagged in the summary (the rows are kept)."""
+    flagged in the summary (the rows are kept). Chunks hold `chunk_size` rows (default: the
+    settings' ingest_chunk)."""
+    chunk_size = chunk_size or current_settings().ingest_chunk
     summary = summary if summary is not None else IngestSummary()
     roster = roster or Roster()
     limits = limits or Limits()

@@ -5,7 +5,7 @@ email body passes through :func:`clean_email_body` before it reaches the table.
 
 The cleaner is our own set of line-anchored regexes (prior art: talon's
 ``extract_from_plain``, GitHub's email_reply_parser and mail-parser-reply). It was chosen
-over those libraries by ``scripts/eval_cleaning.py``: they miss Lotus Notes forwards and
+over those libraries by ``scripts/experiments/eval_cleaning.py``: they miss Lotus Notes forwards and
 reply headers, Outlook header blocks, disclaimers and contact blocks, mail-parser-reply
 treats any "Thanks," or "- item" line as the start of a signature, and it and talon
 are 4-8x slower (ours: ~40,000 short messages/s on one core). Steps:

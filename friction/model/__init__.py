@@ -4,22 +4,20 @@ message tables with it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from ..settings import current_settings
+from ..shipped import shipped_model_dir
 from ..timings import Timings
 from .classifier import FrictionClassifier
 from .pipeline import FrictionPipeline
 
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
-
-
 def default_model_path() -> Path:
-    """$FRICTION_MODEL, else the repository's models/default."""
-    return Path(os.environ.get("FRICTION_MODEL") or DEFAULT_MODEL)
+    """$FRICTION_MODEL, else the shipped models/default (in a checkout or installed)."""
+    return Path(current_settings().model or shipped_model_dir())
 
 
 def load_model(path: str | Path | None = None, precision: str | None = None) -> FrictionPipeline:

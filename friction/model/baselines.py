@@ -49,7 +49,7 @@ class KeywordBaseline:
         return self.predict_proba(texts).astype(np.int8)
 
 
-def _tune_thresholds(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+def tune_thresholds(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The F1-best threshold per label on dev: the same courtesy our model gets."""
     out = np.full(proba.shape[1], 0.5)
     for j in range(proba.shape[1]):
@@ -79,7 +79,7 @@ class _LinearOnFeatures:
                         for j in range(y.shape[1])]
         self.thresholds_ = np.full(y.shape[1], 0.5)
         if dev is not None:
-            self.thresholds_ = _tune_thresholds(self.predict_proba(dev[0]), np.asarray(dev[1]))
+            self.thresholds_ = tune_thresholds(self.predict_proba(dev[0]), np.asarray(dev[1]))
         return self
 
     def predict_proba(self, texts) -> np.ndarray:

@@ -138,7 +138,7 @@ def make_cascade_ready(folder: str | Path, recipe_file: str | Path | None = None
     screen learns from the recipe's data; without, from the folder's recipe.yaml when it has one,
     else from the written corpus alone. Returns the screen's tuning figures."""
     from ..corpus import load_corpus
-    from . import DEFAULT_MODEL
+    from ..shipped import CHECKOUT_ROOT
     from .pipeline import FrictionPipeline
     from .recipe import load_recipe
 
@@ -148,7 +148,7 @@ def make_cascade_ready(folder: str | Path, recipe_file: str | Path | None = None
     if recipe_file:
         screen = screen_for_recipe(load_recipe(recipe_file), encoder=model.encoder_, log=log)
     else:
-        screen = screen_from_frames(load_corpus(DEFAULT_MODEL.parents[1] / "corpora" / "train"),
+        screen = screen_from_frames(load_corpus(CHECKOUT_ROOT / "corpora" / "train"),
                                     encoder=model.encoder_, log=log)
     if (folder / "screen").is_dir():
         import shutil

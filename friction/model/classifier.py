@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from ..labels import DEFAULT_LABELS, Label
+from ..settings import current_settings
 from .encoder import Encoder, native_bf16, set_threads
 
 FORMAT_VERSION = 1
@@ -156,7 +156,7 @@ class FrictionClassifier:
     def _fit_finetune(self, texts, y, contexts, progress, weights) -> None:
         """AdamW with warm-up and linear decay. On CPUs that multiply bf16 natively the forward
         pass runs under bf16 autocast (weights and optimiser stay fp32): 1.55x faster per step on
-        this project's AMX machine (scripts/bench_train.py)."""
+        this project's AMX machine (scripts/bench/bench_train.py)."""
         from tqdm.auto import tqdm
 
         enc, head = self.encoder_, self.head_
@@ -180,7 +180,7 @@ class FrictionClassifier:
         loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=self._pos_weight(y).to(self.device_), reduction="none")
         yt = torch.tensor(y, device=self.device_)
         wt = torch.tensor(weights, device=self.device_)
-        autocast = self.device_ == "cpu" and native_bf16() and os.environ.get("FRICTION_PRECISION") != "fp32"
+        autocast = self.device_ == "cpu" and native_bf16() and current_settings().precision != "fp32"
         bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress, leave=False)
         self.loss_curve_ = []
         for _epoch in range(self.epochs):
@@ -296,7 +296,7 @@ class FrictionClassifier:
                 continue
             lr = LogisticRegression(C=100.0, max_iter=1000).fit(logits[:, [i]], yi)
             self.calib_[i] = [lr.coef_[0, 0], lr.intercept_[0]]
-        proba = self._platt(logits)
+        proba = self.calibrated(logits)
         for i in range(n):
             if y[:, i].max() == 0:
                 continue
@@ -311,7 +311,8 @@ class FrictionClassifier:
         self.n_calibration_ = len(texts)
         return self
 
-    def _platt(self, logits: np.ndarray) -> np.ndarray:
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw logits (per-label Platt scaling learned on dev)."""
         z = logits * self.calib_[:, 0] + self.calib_[:, 1]
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -401,7 +402,7 @@ class FrictionClassifier:
     def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None,
                       tokens: list | None = None) -> np.ndarray:
         """Calibrated probabilities (n, n_labels). `tokens`: see `decision_function`."""
-        return self._platt(self.decision_function(texts, contexts=contexts, tokens=tokens))
+        return self.calibrated(self.decision_function(texts, contexts=contexts, tokens=tokens))
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
         """0/1 decisions (n, n_labels): calibrated probability >= the label's tuned threshold."""
@@ -460,7 +461,7 @@ class FrictionClassifier:
                 own[s] = contrib[inside].mean(0) + bias
                 rest = (total - contrib[inside].sum(0)) / (n - k) if n > k else np.zeros_like(total)
                 fall[s] = total / n - rest
-        return fall, self._platt(own)
+        return fall, self.calibrated(own)
 
     def quantize(self) -> "FrictionClassifier":
         """int8 dynamic quantisation of every Linear layer (CPU inference only): weights stored in

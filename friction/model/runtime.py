@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..settings import current_settings
 from .encoder import inference_dtype
 
 
 def cache_dir() -> Path:
     """$FRICTION_CACHE, else ~/.cache/friction."""
-    return Path(os.environ.get("FRICTION_CACHE") or Path.home() / ".cache" / "friction")
+    return Path(current_settings().cache or Path.home() / ".cache" / "friction")
 
 
 def onnx_available() -> bool:
@@ -38,14 +39,12 @@ def onnx_available() -> bool:
 
 def choose(inference: dict, precision: str | None = None) -> str:
     """The runtime name for this CPU and these settings, without loading anything."""
-    wanted = os.environ.get("FRICTION_RUNTIME", "")
-    if wanted not in ("", "torch", "onnx"):
-        raise ValueError(f"FRICTION_RUNTIME must be torch or onnx, not {wanted!r}")
+    wanted = current_settings().runtime
     if inference_dtype(precision or inference.get("precision", "auto")) == torch.bfloat16 and wanted != "onnx":
         return "torch-bf16"
     if wanted != "torch" and (inference.get("onnx_int8") or wanted == "onnx") and onnx_available():
         return "onnx-int8"
-    if inference.get("int8") and os.environ.get("FRICTION_INT8", "1") != "0":
+    if inference.get("int8") and current_settings().int8:
         return "torch-int8"
     return "torch-fp32"
 

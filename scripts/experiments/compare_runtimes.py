@@ -5,10 +5,11 @@ token budget for long messages (at most N windows of 128 tokens: the first ones 
 all measured in this one process against fp32.
 
     pip install -e ".[onnx]"          # onnxruntime + onnx, optional
-    taskset -c 1 python scripts/compare_runtimes.py [models/default] [--write]
+    taskset -c 1 python scripts/experiments/compare_runtimes.py [models/default] [--write]
 
 The quality rule (issue 11): a cheaper option is kept only if macro-F1 stays within 0.5 point of
-fp32 on both test splits. `--write` records the verdicts in the folder's inference settings
+fp32 on both test splits. One-off experiment; its verdicts are recorded in the model folder.
+`--write` records the verdicts in the folder's inference settings
 ("onnx_int8", "windows_per_message"), which the runtime chooser reads at load time (friction/model/runtime.py).
 """
 
@@ -16,14 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench_input import cpu_flags, real_traffic
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))  # the benchmarks' shared input
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_input import cpu_flags, real_traffic  # noqa: E402
 
 
 def main() -> None:
@@ -38,6 +41,7 @@ def main() -> None:
     from friction.model.classifier import FrictionClassifier
     from friction.model.metrics import evaluate
     from friction.model.runtime import onnx_available
+    from friction.settings import refresh_settings
     from friction.realtext import load_real_corpus
 
     written = load_corpus(ROOT / "corpora" / "train").query("split == 'test'")
@@ -46,6 +50,7 @@ def main() -> None:
 
     def load(runtime: str, precision: str, windows: int | None = None) -> FrictionClassifier:
         os.environ["FRICTION_RUNTIME"] = runtime
+        refresh_settings()  # settings are read once per process: read the changed variable
         m = FrictionClassifier.load(args.model, precision=precision)
         m.windows_per_message = windows
         return m
@@ -68,6 +73,7 @@ def main() -> None:
         rows.append((name, m.runtime, rate, *f1))
         print(f"  {name}: {rate:.1f} msg/s", flush=True)
     os.environ.pop("FRICTION_RUNTIME", None)
+    refresh_settings()
     base = rows[0]
     print(f"\n{cpu_flags()}; {len(os.sched_getaffinity(0))} core(s); traffic {len(traffic)} messages")
     print(f"{'option':<24} {'runtime':<11} {'msg/s':>7} {'speed-up':>8} {'written F1':>11} {'real F1':>8}  verdict")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Training speed, fp32 against bf16 autocast, on the same messages in the same process.
 
-    python scripts/bench_train.py [--n 320]
+    python scripts/bench/bench_train.py [--n 320]
 
 Prints messages/s of fine-tuning for each precision and their ratio; decides whether
 `FrictionClassifier` trains under bf16 autocast on CPUs that multiply bf16 natively.
@@ -17,6 +17,7 @@ import time
 from friction.corpus import label_matrix, load_corpus
 from friction.labels import DEFAULT_LABELS
 from friction.model.classifier import FrictionClassifier
+from friction.settings import refresh_settings
 
 
 def main() -> None:
@@ -29,6 +30,7 @@ def main() -> None:
     out = {}
     for precision in ("fp32", "bf16", "fp32"):
         os.environ["FRICTION_PRECISION"] = precision
+        refresh_settings()  # settings are read once per process: read the changed variable
         m = FrictionClassifier(epochs=1, lr=1.2e-4)
         t0 = time.perf_counter()
         m.fit(df["text"].tolist(), y, holdout=0, progress=False)

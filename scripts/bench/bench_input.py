@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def real_traffic(n: int, friction_share: float = 0.10, seed: int = 0) -> pd.DataFrame:
@@ -45,7 +45,10 @@ class Naive:
     written train split (the heads' cost at inference is negligible beside the encoder's)."""
 
     def __init__(self, n_train: int = 600):
-        from sentence_transformers import SentenceTransformer
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise SystemExit('the naive pipeline needs sentence-transformers: pip install -e ".[train]"') from None
         from sklearn.linear_model import LogisticRegression
 
         from friction.corpus import label_matrix, load_corpus

@@ -1,9 +1,9 @@
 """Benchmark `friction classify` on real traffic: the model folder's pipeline (what the CLI runs),
 with and without its screen, next to the naive pipeline timed in the same process, per precision.
 
-    taskset -c 1 python scripts/bench_classify.py 10000 [--precision fp32,bf16] [--model DIR]
+    taskset -c 1 python scripts/bench/bench_classify.py 10000 [--precision fp32,bf16] [--model DIR]
 
-Input: see scripts/bench_input.py (real pool as the neutral bulk, 10% friction from the test
+Input: see scripts/bench/bench_input.py (real pool as the neutral bulk, 10% friction from the test
 splits). Prints messages/s per stage, the screen's pass rate, peak RSS and the ratio against the
 naive pipeline. fp32 (FRICTION_PRECISION=fp32) is the figure for ordinary CPUs without native bf16.
 """
@@ -28,6 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from friction.model import load_model
+    from friction.settings import refresh_settings
     from friction.timings import Timings
 
     df = real_traffic(args.n)
@@ -38,6 +39,7 @@ def main() -> None:
     frame = df[["id", "text"]]
     for precision in args.precision.split(","):
         os.environ["FRICTION_PRECISION"] = precision
+        refresh_settings()  # settings are read once per process: read the changed variable
         pipe = load_model(args.model, precision=precision)
         for name, p in (("pipeline", pipe), ("pipeline --no-cascade", pipe.without("screen"))):
             if args.no_full and p is not pipe:

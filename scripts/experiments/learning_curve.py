@@ -2,12 +2,15 @@
 examples per label, for a custom label set that renames one label and adds a new one
 (corpora/custom/labels.yaml), from plain MiniLM and continuing from models/default.
 
-    python scripts/learning_curve.py [--sizes 8,16,32,0] [--starts minilm,default]
+    python scripts/experiments/learning_curve.py [--sizes 8,16,32,0] [--starts minilm,default]
 
 Training pool: the corpus train split (mapped through the renames) + corpora/custom/train.jsonl
 (the new label, another organisation). Test: the corpus test split + corpora/custom/test.jsonl.
 Small runs have no held-out data for calibration, so they use 0.5 thresholds; "all" calibrates
 on the corpus dev split plus a fifth of the new label's examples.
+
+One-off experiment. Decided: retrain from models/default (`friction train --from models/default`),
+not plain MiniLM: 0.69 vs 0.25 macro-F1 at 8 examples per label (model card).
 """
 
 from __future__ import annotations

@@ -10,7 +10,10 @@ if installed) and our ``friction.ingest.clean.clean_email_body``.
   quote/forward marker, share of non-empty bodies emptied completely, mean kept length
   ratio, and throughput. Skipped with a message when the folder is absent.
 
-Usage: python scripts/eval_cleaning.py [--enron DIR] [--repeat N]
+Usage: python scripts/experiments/eval_cleaning.py [--enron DIR] [--repeat N]
+
+One-off experiment. Decided: our own cleaner (friction/ingest/clean.py); the others are only
+compared here (`pip install -e ".[train]"` installs them).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import sys
 import time
 from email import policy
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "clean")

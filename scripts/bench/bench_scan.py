@@ -2,9 +2,9 @@
 process, the screen's pass rate, and the ratio against the naive pipeline timed in the same run,
 once per precision (fp32 is the figure for ordinary CPUs; bf16 beside it where the CPU has it).
 
-    taskset -c 1 python scripts/bench_scan.py 10000 [--engine pool --workers 2] [--precision fp32,bf16]
+    taskset -c 1 python scripts/bench/bench_scan.py 10000 [--engine pool --workers 2] [--precision fp32,bf16]
 
-Input: scripts/bench_input.py (the real pool as the neutral bulk, 10% friction from the test
+Input: scripts/bench/bench_input.py (the real pool as the neutral bulk, 10% friction from the test
 splits), written as a Parquet message table (authors from the demo roster, four quarters of
 timestamps); each precision scans it into a fresh store.
 """

@@ -1,4 +1,8 @@
-"""Does a weight-averaged soup of seeds match their ensemble? (dev-selected recipe, train split)."""
+"""Does a weight-averaged soup of seeds match their ensemble? (dev-selected recipe, train split).
+
+One-off experiment. Decided: a weight soup of seeds keeps most of an ensemble's gain at one
+model's cost (model card, "Recipes compared").
+"""
 import time
 
 

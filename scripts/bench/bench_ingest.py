@@ -1,6 +1,6 @@
 """Benchmark ingestion: generate a large mbox, ingest it to Parquet, print messages/s and peak RSS.
 
-    python scripts/bench_ingest.py --messages 200000
+    python scripts/bench/bench_ingest.py --messages 200000
 
 Peak RSS is read from the OS (ru_maxrss) in a fresh child process per size, so the figures for
 different sizes are comparable and show whether memory stays flat as the input grows.
