@@ -30,10 +30,12 @@ from friction.realtext import pointer  # noqa: E402
 
 
 def kappa(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Cohen's kappa of two 0/1 vectors (None when both readings never use the label)."""
-    po = float((a == b).mean())
-    pe = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
-    return None if pe >= 1.0 else round((po - pe) / (1 - pe), 3)
+    """Cohen's kappa of two 0/1 vectors (None when both readings give one value throughout)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(set(a) | set(b)) < 2:
+        return None
+    return round(float(cohen_kappa_score(a, b)), 3)
 
 
 def readings(annot: Path) -> pd.DataFrame:
