@@ -71,6 +71,20 @@ def round2(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
     return picked
 
 
+def write_batches(part: pd.DataFrame, out: Path, size: int, last: int) -> tuple[list[dict], int]:
+    """Write `part` (key, channel, text, reading) as batch files numbered after `last`; returns
+    the manifest rows and the last batch number."""
+    rows = []
+    for i in range(0, len(part), size):
+        last += 1
+        chunk, name = part.iloc[i:i + size], f"batch_{last:02d}"
+        with open(out / "batches" / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for r in chunk.itertuples():
+                f.write(json.dumps({"key": r.key, "channel": r.channel, "text": r.text}, ensure_ascii=False) + "\n")
+        rows += [{"key": k, "batch": name, "reading": rd} for k, rd in zip(chunk.key, chunk.reading)]
+    return rows, last
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="folder for the batches (must be outside the repository)")
@@ -139,14 +153,8 @@ def main() -> None:
     manifest = []
     nb = 0
     for part in (first, second):
-        for i in range(0, len(part), args.batch):
-            nb += 1
-            chunk = part.iloc[i:i + args.batch]
-            name = f"batch_{nb:02d}"
-            with open(out / "batches" / f"{name}.jsonl", "w", encoding="utf-8") as f:
-                for r in chunk.itertuples():
-                    f.write(json.dumps({"key": r.key, "channel": r.channel, "text": r.text}, ensure_ascii=False) + "\n")
-            manifest += [{"key": k, "batch": name, "reading": rd} for k, rd in zip(chunk.key, chunk.reading)]
+        rows, nb = write_batches(part, out, args.batch, nb)
+        manifest += rows
     pd.DataFrame(manifest).to_csv(out / "manifest.csv", index=False)
     keep = sample[["key", "source", "community", "split", "channel", "stratum", "model_score", "text_sha1"]].copy()
     keep["double"] = keep.key.isin(double)
@@ -188,15 +196,7 @@ def write_next_round(pool: pd.DataFrame, out: Path, batch: int, rnd: int) -> Non
     new["stratum"] = new.key.map(picked)
     new = new.sample(frac=1.0, random_state=SEED + 3).reset_index(drop=True)
     manifest = pd.read_csv(out / "manifest.csv")
-    nb = int(manifest.batch.str[-2:].astype(int).max())
-    rows = []
-    for i in range(0, len(new), batch):
-        nb += 1
-        chunk, name = new.iloc[i:i + batch], f"batch_{nb:02d}"
-        with open(out / "batches" / f"{name}.jsonl", "w", encoding="utf-8") as f:
-            for r in chunk.itertuples():
-                f.write(json.dumps({"key": r.key, "channel": r.channel, "text": r.text}, ensure_ascii=False) + "\n")
-        rows += [{"key": k, "batch": name, "reading": 1} for k in chunk.key]
+    rows, nb = write_batches(new.assign(reading=1), out, batch, int(manifest.batch.str[-2:].astype(int).max()))
     pd.concat([manifest, pd.DataFrame(rows)]).to_csv(out / "manifest.csv", index=False)
     keep = pd.DataFrame({"pointer": new.pointer, "source": new.source,
                          "community": [public_community(s, c) for s, c in zip(new.source, new.community)],
