@@ -17,6 +17,16 @@ import numpy as np
 N_FEATURES = 2**18
 
 
+def fit_linear_screen(features, any_friction: np.ndarray, C: float,
+                      sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(coef, intercept) of the class-balanced logistic regression every screen ends in."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(
+        features, any_friction, sample_weight=sample_weight)
+    return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+
+
 def _vectorizer():
     from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -33,15 +43,11 @@ class FrictionScreen:
     def fit(self, texts: Sequence[str], any_friction: np.ndarray,
             sample_weight: np.ndarray | None = None) -> "FrictionScreen":
         from sklearn.feature_extraction.text import TfidfTransformer
-        from sklearn.linear_model import LogisticRegression
 
         counts = _vectorizer().transform(list(texts))
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
         self.idf_ = tfidf.idf_.astype(np.float32)
-        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000).fit(
-            self._features(counts), any_friction, sample_weight=sample_weight)
-        self.coef_ = lr.coef_[0].astype(np.float32)
-        self.intercept_ = float(lr.intercept_[0])
+        self.coef_, self.intercept_ = fit_linear_screen(self._features(counts), any_friction, self.C, sample_weight)
         self.threshold_ = 0.5
         return self
 

@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .screen import fit_linear_screen
+
 KIND = "static token embeddings from the fine-tuned encoder + logistic regression (any friction)"
 MAX_TOKENS = 256
 
@@ -61,17 +63,12 @@ class StaticScreen:
 
     def fit(self, texts: Sequence[str], any_friction: np.ndarray,
             sample_weight: np.ndarray | None = None) -> "StaticScreen":
-        from sklearn.linear_model import LogisticRegression
-
         ids = self._ids(texts)
         df = np.zeros(len(self.vectors_))
         for row in ids:
             df[list(set(row))] += 1
         self.idf_ = (np.log((1 + len(ids)) / (1 + df)) + 1).astype(np.float32)
-        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000).fit(
-            self._features(ids), any_friction, sample_weight=sample_weight)
-        self.coef_ = lr.coef_[0].astype(np.float32)
-        self.intercept_ = float(lr.intercept_[0])
+        self.coef_, self.intercept_ = fit_linear_screen(self._features(ids), any_friction, self.C, sample_weight)
         self.threshold_ = 0.5
         return self
 
