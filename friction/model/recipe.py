@@ -113,9 +113,8 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
             log(f"  {world} {split}: macro-F1 {m['macro_f1']:.3f}, any-friction F1 {m['any_friction']['f1']:.3f} "
                 f"(P {m['any_friction']['precision']:.2f} R {m['any_friction']['recall']:.2f}), "
                 f"false alarms on none {m['fpr_none']:.3f}, ECE {m.get('ece', 0):.3f}")
-        natural = parts[world]["test"]
-        if world == "real":  # the random stratum alone: the natural base rate of real traffic
-            metrics["real test (random stratum)"] = score_model(model, natural[natural.stratum == "random"])
+    test = parts["real"]["test"]  # its random stratum alone: real traffic at its natural base rate
+    metrics["real test (random stratum)"] = score_model(model, test[test.stratum == "random"])
     facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
              "training_data": {"sha256": data_hash(train), "n": len(train),
                                "n_by_world": {k: int(v) for k, v in train.world.value_counts().items()},
