@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "written": "corpora/train",
     "real": "corpora/real/labels.csv",
     "real_exclude_strata": [],  # sampling strata of corpora/real left out of training (e.g. a later round)
+    "real_positive_weight": 1.0,  # loss weight of real messages with friction (the rare, hard examples)
     "pool": None,  # default: ../shared/external_train beside the repository
     "background": {"n": 3000, "weight": 0.3, "teacher_max": 0.5},
     "augment": {"share": 0.5},
@@ -99,7 +100,9 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
         settings["epochs"] = 1
         train = train.sample(300, random_state=0)
         parts = {w: {s: d.head(150) for s, d in p.items()} for w, p in parts.items()}
-    weights = np.where(train.world == "background", bgc["weight"], 1.0)
+    real_pos = (train.world == "real") & (train.label_list.map(len) > 0)
+    weights = np.where(train.world == "background", bgc["weight"],
+                       np.where(real_pos, recipe["real_positive_weight"], 1.0))
     dev = pd.concat([parts["written"]["dev"], parts["real"]["dev"]], ignore_index=True)
     log(f"train: {len(labelled)} labelled ({len(parts['real']['train'])} real), {len(aug)} with neutral context, "
         f"{len(bg)} background (teacher dropped {bg.attrs['teacher_dropped']}); dev: {len(dev)}")
