@@ -144,7 +144,7 @@ def train_from_recipe(recipe: PathLike, output: PathLike, smoke: bool = False, l
     log = log or (lambda line: None)
     settings = load_recipe(recipe)
     model, metrics, facts = train_recipe(settings, smoke=smoke, log=log)
-    screen = screen_for_recipe(settings, encoder=model.encoder_, log=log)
+    screen = screen_for_recipe(settings, encoder=model.encoder_, log=log, model=model)
     metrics["screen"] = screen.tuning_
     FrictionPipeline.of(model, screen).to_disk(output, metrics=metrics,
                                                extra={"model_id": model_name(output), **facts})
@@ -162,7 +162,8 @@ def with_screen(model, df: pd.DataFrame, log: Log | None = None):
     has_dev = "split" in df.columns and bool((df.loc[df["split"] == "dev", "label_list"].map(len) > 0).any())
     if not has_dev:
         return FrictionPipeline.of(model)
-    return FrictionPipeline.of(model, screen_from_frames(df, encoder=model.encoder_, log=log or (lambda line: None)))
+    return FrictionPipeline.of(model, screen_from_frames(df, encoder=model.encoder_, log=log or (lambda line: None),
+                                                         model=model))
 
 
 def model_name(output: PathLike) -> str:

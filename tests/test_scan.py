@@ -68,9 +68,6 @@ def test_the_model_finds_the_obvious_friction(scanned):
     assert msgs["author"].str.startswith("person-").all()         # pseudonyms, not addresses
 
 
-@pytest.mark.xfail(strict=True, reason="known regression of the both-worlds model (model card, Limits): budget rivalry "
-                   "without a budget word ('another forty thousand ... backfill one rep') scores 0.04; real text has "
-                   "18 budget_rivalry examples against thousands of background negatives")
 def test_budget_rivalry_without_the_word_budget_is_found(scanned):
     msgs = pd.read_parquet(scanned / "all.parquet").set_index("id")
     key = read_key(scanned / "f.duckdb.key")

@@ -274,9 +274,9 @@ class FrictionClassifier:
                        if states[0][k].is_floating_point() else states[0][k] for k in states[0]}
                 getattr(out, part).load_state_dict(avg)
         out.device_ = first.device_
-        out.n_train_ = first.n_train_
+        out.n_train_ = getattr(first, "n_train_", None)  # absent on a model loaded from its folder
         out.train_seconds_ = sum(getattr(m, "train_seconds_", 0) for m in models)
-        out.loss_curve_ = first.loss_curve_
+        out.loss_curve_ = getattr(first, "loss_curve_", None)
         out.soup_of_ = len(models)
         out.calib_, out.thresholds_ = first.calib_.copy(), first.thresholds_.copy()  # until recalibrated
         return out

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "background": {"n": 3000, "weight": 0.3, "teacher_max": 0.5},
     "augment": {"share": 0.5},
     "settings": {"method": "finetune", "epochs": 3, "lr": 1.2e-4, "batch_size": 16, "max_length": 128, "seed": 0},
+    "soup": [],  # ingredients (recipe keys over this recipe), trained each and weight-averaged; [] = one model
 }
 
 
@@ -74,41 +75,98 @@ def background_negatives(pool: pd.DataFrame, labelled: set[str], teacher, n: int
     return out
 
 
-def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
-                 log=print) -> tuple[FrictionClassifier, dict, dict]:
-    """Train the recipe's model. Returns (model, metrics per split, training facts for the card).
-    `smoke` trains one epoch on 300 messages: it checks the recipe runs, nothing more."""
-    from ..realtext import DEFAULT_POOL, load_real_corpus, read_pool
+def with_overrides(recipe: dict, override: dict) -> dict:
+    """The recipe with one soup ingredient's keys over it (`settings` merged, the rest replaced)."""
+    out = {**recipe, **{k: v for k, v in override.items() if k != "settings"}}
+    out["settings"] = {**recipe["settings"], **override.get("settings", {})}
+    return out
 
-    t0 = time.perf_counter()
+
+def training_data(recipe: dict, pool: pd.DataFrame, read: pd.DataFrame, smoke: bool = False,
+                  log=print) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """(training frame, its loss weights, {world: {split: frame}}) for one recipe."""
     ids = [lab.id for lab in DEFAULT_LABELS]
-    settings = dict(recipe["settings"])
-    written = load_corpus(recipe["written"]).assign(world="written")
-    pool = read_pool(recipe["pool"] or DEFAULT_POOL)
-    read = load_real_corpus(recipe["real"], pool=pool)
-    real = read[~read.stratum.isin(recipe["real_exclude_strata"])].assign(world="real")
-    log(f"real labelled: {len(real)} joined, {read.attrs['dropped']} dropped (text changed or missing)")
-    parts = {w: {s: d[d.split == s] for s in ("train", "dev", "test")} for w, d in (("written", written), ("real", real))}
+    seed = recipe["settings"]["seed"]
+    parts = world_splits(recipe, read)
     labelled = pd.concat([parts["written"]["train"], parts["real"]["train"]])
     teacher = TfidfBaseline().fit(labelled.text.tolist(), label_matrix(labelled.label_list, ids))
     bgc = recipe["background"]
-    bg = background_negatives(pool, set(read.pointer), teacher, bgc["n"], bgc["teacher_max"], settings["seed"])
+    bg = background_negatives(pool, set(read.pointer), teacher, bgc["n"], bgc["teacher_max"], seed)
     neutral = first_sentences(labelled.loc[labelled.label_list.map(len) == 0, "text"])
-    aug = with_neutral_context(labelled, neutral, frac=recipe["augment"]["share"], seed=settings["seed"])
+    aug = with_neutral_context(labelled, neutral, frac=recipe["augment"]["share"], seed=seed)
     train = pd.concat([labelled, aug.assign(world="augmented"), bg], ignore_index=True)
+    train.attrs["teacher_dropped"] = bg.attrs["teacher_dropped"]
     if smoke:
-        settings["epochs"] = 1
         train = train.sample(300, random_state=0)
         parts = {w: {s: d.head(150) for s, d in p.items()} for w, p in parts.items()}
     real_pos = (train.world == "real") & (train.label_list.map(len) > 0)
     weights = np.where(train.world == "background", bgc["weight"],
                        np.where(real_pos, recipe["real_positive_weight"], 1.0))
-    dev = pd.concat([parts["written"]["dev"], parts["real"]["dev"]], ignore_index=True)
     log(f"train: {len(labelled)} labelled ({len(parts['real']['train'])} real), {len(aug)} with neutral context, "
-        f"{len(bg)} background (teacher dropped {bg.attrs['teacher_dropped']}); dev: {len(dev)}")
-    model = FrictionClassifier(labels=DEFAULT_LABELS, **settings)
-    model.fit(train.text.tolist(), label_matrix(train.label_list, ids), sample_weight=weights,
-              dev=(dev.text.tolist(), label_matrix(dev.label_list, ids)), progress=progress)
+        f"{len(bg)} background (teacher dropped {bg.attrs['teacher_dropped']})")
+    return train, weights, parts
+
+
+def world_splits(recipe: dict, read: pd.DataFrame) -> dict:
+    """{world: {split: frame}} of the written corpus and the real labelled messages the recipe uses."""
+    written = load_corpus(recipe["written"]).assign(world="written")
+    real = read[~read.stratum.isin(recipe["real_exclude_strata"])].assign(world="real")
+    return {w: {s: d[d.split == s] for s in ("train", "dev", "test")} for w, d in (("written", written), ("real", real))}
+
+
+def dev_frame(parts: dict) -> pd.DataFrame:
+    """Written dev + real dev: where calibration and thresholds are set."""
+    return pd.concat([parts["written"]["dev"], parts["real"]["dev"]], ignore_index=True)
+
+
+def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
+                 log=print) -> tuple[FrictionClassifier, dict, dict]:
+    """Train the recipe's model. Returns (model, metrics per split, training facts for the card).
+    With `soup` ingredients, one model per ingredient, weight-averaged and calibrated again on
+    dev. `smoke` trains one epoch on 300 messages: it checks the recipe runs, nothing more."""
+    from ..realtext import DEFAULT_POOL, load_real_corpus, read_pool
+
+    t0 = time.perf_counter()
+    ids = [lab.id for lab in DEFAULT_LABELS]
+    pool = read_pool(recipe["pool"] or DEFAULT_POOL)
+    read = load_real_corpus(recipe["real"], pool=pool)
+    log(f"real labelled: {len(read)} joined, {read.attrs['dropped']} dropped (text changed or missing)")
+    models, data = [], []
+    for override in recipe["soup"] or [{}]:
+        r = with_overrides(recipe, override)
+        settings = dict(r["settings"], **({"epochs": 1} if smoke else {}))
+        train, weights, parts = training_data(r, pool, read, smoke=smoke, log=log)
+        dev = dev_frame(parts)
+        model = FrictionClassifier(labels=DEFAULT_LABELS, **settings)
+        model.fit(train.text.tolist(), label_matrix(train.label_list, ids), sample_weight=weights,
+                  dev=(dev.text.tolist(), label_matrix(dev.label_list, ids)), progress=progress)
+        models.append(model)
+        data.append(train)
+    model, metrics = finish(models, parts, log=log)
+    train = data[0]
+    facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
+             "training_data": {"sha256": data_hash(train), "n": len(train),
+                               "n_by_world": {k: int(v) for k, v in train.world.value_counts().items()},
+                               "real_dropped": int(read.attrs["dropped"]),
+                               "teacher_dropped": train.attrs.get("teacher_dropped"),
+                               "positives": {lid: int(sum(lid in labs for labs in train.label_list)) for lid in ids},
+                               **({"soup_ingredients": [{"sha256": data_hash(d), "n": len(d)} for d in data]}
+                                  if len(data) > 1 else {})},
+             "total_seconds": round(time.perf_counter() - t0)}
+    for key in ("written", "real", "pool"):  # paths in the card relative to the repository, not this machine
+        if facts["recipe"].get(key):
+            facts["recipe"][key] = os.path.relpath(facts["recipe"][key], recipe["root"])
+    return model, metrics, facts
+
+
+def finish(models: list[FrictionClassifier], parts: dict, log=print) -> tuple[FrictionClassifier, dict]:
+    """One model from the trained ingredients (a weight soup, calibrated again on dev, when
+    there are several) and its figures on every split of both worlds."""
+    ids = [lab.id for lab in DEFAULT_LABELS]
+    model = models[0]
+    if len(models) > 1:
+        dev = dev_frame(parts)
+        model = FrictionClassifier.soup(models).calibrate(dev.text.tolist(), label_matrix(dev.label_list, ids))
     metrics = {}
     for world in ("written", "real"):
         for split in ("dev", "test"):
@@ -118,14 +176,4 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
                 f"false alarms on none {m['fpr_none']:.3f}, ECE {m.get('ece', 0):.3f}")
     test = parts["real"]["test"]  # its random stratum alone: real traffic at its natural base rate
     metrics["real test (random stratum)"] = score_model(model, test[test.stratum == "random"])
-    facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
-             "training_data": {"sha256": data_hash(train), "n": len(train),
-                               "n_by_world": {k: int(v) for k, v in train.world.value_counts().items()},
-                               "real_dropped": int(read.attrs["dropped"]),
-                               "teacher_dropped": bg.attrs["teacher_dropped"],
-                               "positives": {lid: int(sum(lid in labs for labs in train.label_list)) for lid in ids}},
-             "total_seconds": round(time.perf_counter() - t0)}
-    for key in ("written", "real", "pool"):  # paths in the card relative to the repository, not this machine
-        if facts["recipe"].get(key):
-            facts["recipe"][key] = os.path.relpath(facts["recipe"][key], recipe["root"])
-    return model, metrics, facts
+    return model, metrics

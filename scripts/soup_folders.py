@@ -1,0 +1,48 @@
+"""Weight-average model folders trained by one recipe's soup ingredients into one folder.
+
+`friction train --recipe` does this itself when the recipe lists `soup` ingredients; this script
+is for ingredients already trained one by one (each with `friction train --recipe` and the
+ingredient's keys), so a soup costs no second training:
+
+    python scripts/soup_folders.py models/default/recipe.yaml A B -o models/default
+
+The soup is calibrated again on written dev + real dev, scored on every split, given its screen
+and saved with the recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+
+def main() -> None:
+    from friction.api import model_name
+    from friction.model.cascade import screen_for_recipe
+    from friction.model.classifier import FrictionClassifier
+    from friction.model.pipeline import FrictionPipeline
+    from friction.model.recipe import finish, load_recipe, world_splits
+    from friction.realtext import DEFAULT_POOL, load_real_corpus, read_pool
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("recipe")
+    ap.add_argument("folders", nargs="+")
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args()
+    recipe = load_recipe(args.recipe)
+    read = load_real_corpus(recipe["real"], pool=read_pool(recipe["pool"] or DEFAULT_POOL))
+    models = [FrictionClassifier.load(f, precision="fp32") for f in args.folders]
+    model, metrics = finish(models, world_splits(recipe, read))
+    screen = screen_for_recipe(recipe, encoder=model.encoder_, model=model)
+    metrics["screen"] = screen.tuning_
+    facts = __import__("json").loads((Path(args.folders[0]) / "config.json").read_text())
+    extra = {"model_id": model_name(args.output), "recipe": facts.get("recipe"),
+             "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)}}
+    FrictionPipeline.of(model, screen).to_disk(args.output, metrics=metrics, extra=extra)
+    if Path(args.recipe).resolve() != (Path(args.output) / "recipe.yaml").resolve():
+        shutil.copyfile(args.recipe, Path(args.output) / "recipe.yaml")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Training recipes: a soup ingredient's keys go over the recipe, and the soup `finish` makes
+of identical ingredients is that model again, calibrated on dev and scored on every split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from friction.corpus import load_corpus
+from friction.model.classifier import FrictionClassifier
+from friction.model import default_model_path
+from friction.model.recipe import DEFAULTS, finish, with_overrides
+from friction.shipped import CHECKOUT_ROOT
+
+
+def test_an_ingredient_replaces_top_level_keys_and_merges_settings():
+    recipe = {**DEFAULTS, "settings": dict(DEFAULTS["settings"])}
+    out = with_overrides(recipe, {"real_positive_weight": 2.0, "settings": {"seed": 7}})
+    assert out["real_positive_weight"] == 2.0 and out["settings"]["seed"] == 7
+    assert out["settings"]["epochs"] == DEFAULTS["settings"]["epochs"]  # merged, not replaced
+    assert recipe["settings"]["seed"] == DEFAULTS["settings"]["seed"]  # the recipe itself untouched
+
+
+def test_a_soup_of_a_model_with_itself_decides_as_that_model_and_is_scored_on_every_split():
+    model = FrictionClassifier.load(default_model_path(), precision="fp32")
+    corpus = load_corpus(CHECKOUT_ROOT / "corpora" / "train")
+    dev = corpus[corpus.split == "dev"].groupby("org").head(8)
+    test = corpus[corpus.split == "test"].groupby("org").head(4).assign(stratum="random")
+    parts = {w: {"train": test.head(0), "dev": dev, "test": test} for w in ("written", "real")}
+    soup, metrics = finish([model, model], parts, log=lambda line: None)
+    texts = test.text.tolist()
+    assert np.allclose(soup.decision_function(texts), model.decision_function(texts), atol=1e-4)
+    assert set(metrics) == {"written dev", "written test", "real dev", "real test", "real test (random stratum)"}
+    assert metrics["written test"]["n"] == len(test)
+    assert 0.0 <= metrics["real dev"]["any_friction"]["f1"] <= 1.0
