@@ -83,9 +83,12 @@ def main() -> None:
             f"- Recipe (`recipe.yaml` in this folder): fine-tuned end to end, {st.get('epochs')} epochs, lr "
             f"{st.get('lr')}, batch {st.get('batch_size')}, max {st.get('max_length')} tokens, weighted BCE "
             "(positive weight sqrt(neg/pos), 1-8), bf16 autocast where the CPU has it. Calibration: Platt per "
-            "label and F1-best thresholds on written dev + real dev together (most real messages are `none`).",
+            "label and F1-best thresholds on written dev + real dev together (most real messages are `none`)." +
+            (f" A uniform weight soup of {len(rec['soup'])} such models (ingredients: " +
+             "; ".join(json.dumps(i) for i in rec["soup"]) + "), calibrated again on both dev splits."
+             if rec.get("soup") else ""),
             f"- Remake it: `friction train --recipe models/default/recipe.yaml -o models/default` "
-            f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine, shared); it ends with the "
+            f"({cfg.get('total_seconds', 0) / 60:.0f} min on this 2-core machine); it ends with the "
             "fast screen (`friction build-screen models/default` rebuilds only that).",
             "- Versions: " + ", ".join(f"{k} {v}" for k, v in cfg.get("versions", {}).items()) + ".", ""]
     if args.evaluate:
@@ -94,8 +97,8 @@ def main() -> None:
         out += ["## Accuracy: written and real test splits",
                 "`python scripts/evaluate_worlds.py` — the model next to four baselines trained on the same data "
                 "(written train + real train, thresholds on both dev splits). The real test split is made of "
-                "communities no training or dev message came from (the Racket Slack, the older kernel list, the "
-                "Canadian COVID committee, and mailboxes, meetings and PR projects by hash); its random stratum is "
+                "communities no training or dev message came from (the Racket Slack, the older kernel list, and "
+                "mailboxes, committee meetings, research meetings and PR projects by hash); its random stratum is "
                 "real traffic at its natural rate (about 3% friction).", ""]
         for test in ev[names[0]]:
             m = ev[names[0]][test]

@@ -37,7 +37,8 @@ def main() -> None:
     screen = screen_for_recipe(recipe, encoder=model.encoder_, model=model)
     metrics["screen"] = screen.tuning_
     facts = __import__("json").loads((Path(args.folders[0]) / "config.json").read_text())
-    extra = {"model_id": model_name(args.output), "recipe": facts.get("recipe"),
+    rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_positive_weight", "soup")}}
+    extra = {"model_id": model_name(args.output), "recipe": rec,
              "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)}}
     FrictionPipeline.of(model, screen).to_disk(args.output, metrics=metrics, extra=extra)
     if Path(args.recipe).resolve() != (Path(args.output) / "recipe.yaml").resolve():

@@ -135,7 +135,7 @@ def test_the_screen_passes_clear_friction(model):
     assert model.screen.passes(list(CLEAR.values())).all()
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness: the screen built for real text (threshold for 98% recall on "
-                   "real dev) passes 55% of real traffic and lets short logistics lines through (model card)")
+@pytest.mark.xfail(strict=True, reason="known weakness: the screen built for real text (threshold keeping 98% of "
+                   "the model's real-dev flags) passes 22% of real traffic and lets short logistics lines through (model card)")
 def test_the_screen_stops_small_talk(model):
     assert not model.screen.passes(["lunch at noon?", "thanks, see you tomorrow", "Meeting moved to room 4B."]).any()
