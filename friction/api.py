@@ -48,6 +48,8 @@ def read_messages(paths: Iterable[PathLike], *, fmt: str | None = None, roster: 
     from .ingest import read_messages as read_chunks
 
     team_roster = Roster.load(str(roster)) if isinstance(roster, (str, os.PathLike)) else roster
+    if isinstance(paths, (str, os.PathLike)):  # one path, not an iterable of its characters
+        paths = [paths]
     return read_chunks([str(p) for p in paths], fmt=fmt, roster=team_roster, mapping=mapping, summary=summary,
                        limits=Limits(max_chars=max_chars))
 
@@ -69,6 +71,8 @@ def scan(paths: Iterable[PathLike], **options) -> dict:
     if options.get("engine") == "dask" and importlib.util.find_spec("distributed") is None:
         raise ValueError("--engine dask needs Dask, an optional extra: pip install 'friction[dask]'")
     options["key_file"] = options.get("key_file") or current_settings().key_file
+    if isinstance(paths, (str, os.PathLike)):  # one path, not an iterable of its characters
+        paths = [paths]
     return run_scan(ScanOptions(inputs=[str(p) for p in paths], **options))
 
 

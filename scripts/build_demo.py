@@ -28,6 +28,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from friction.ingest.meetings import content_key
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "corpora" / "demo"
 SRC, OUT = DEMO / "source", DEMO / "exports"
@@ -219,11 +221,12 @@ def main() -> None:
         stem = f"{day:%Y-%m-%d}_{_slug(title)}"
         _write_vtt(OUT / "meetings" / f"{stem}.vtt", f"{day:%Y-%m-%d}", "15:00", title,
                    [(a, t.lstrip("-• ").strip()) for a, t, _ in items], rng)
+        key = content_key((OUT / "meetings" / f"{stem}.vtt").read_bytes())  # as the reader names its rows
         n = 0
         for i, (a, _, rec) in enumerate(items):
             if i == 0 or items[i - 1][0] != a:  # consecutive turns of one speaker merge into one
                 n += 1
-            truth.append({**rec, "message_id": f"vtt:{stem}:{n}"})
+            truth.append({**rec, "message_id": f"vtt:{key}:{n}"})
 
     # ---- write the exports
     for q, months in QUARTER_MONTHS.items():

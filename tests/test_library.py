@@ -67,6 +67,19 @@ def test_read_messages_takes_a_roster_path(tmp_path):
     assert (df["author_team"] != "unknown").any()
 
 
+def test_read_messages_takes_one_path_as_well_as_a_list():
+    one = pd.concat(list(friction.read_messages(ROOT / "tests/fixtures/ingest/teams")))
+    listed = pd.concat(list(friction.read_messages([ROOT / "tests/fixtures/ingest/teams"])))
+    assert len(one) > 0 and one["id"].tolist() == listed["id"].tolist()
+
+
+def test_the_demo_truth_file_names_messages_by_the_ids_the_readers_give():
+    """truth.csv is how anyone checks the demo report message by message: every row must be found."""
+    truth = pd.read_csv(ROOT / "corpora/demo/truth.csv")
+    ids = set(pd.concat(list(friction.read_messages(ROOT / "corpora/demo/exports")))["id"])
+    assert truth["message_id"].isin(ids).all() and truth["message_id"].str.startswith("vtt:").sum() > 100
+
+
 def test_training_data_mixes_in_a_corpus_without_its_test_split():
     fix = ROOT / "tests/fixtures/model"
     alone, labels, renames = api.training_data(fix / "tiny.jsonl", fix / "labels.yaml")
