@@ -33,7 +33,12 @@ def load_model(path: PathLike | None = None, precision: str | None = None):
     return friction_model.load_model(path, precision=precision)
 
 
-def read_messages(paths: Iterable[PathLike], *, fmt: str | None = None, roster: PathLike | Roster | None = None,
+def path_list(paths: PathLike | Iterable[PathLike]) -> list[str]:
+    """Paths as strings; one path is a list of one, not an iterable of its characters."""
+    return [str(paths)] if isinstance(paths, (str, os.PathLike)) else [str(p) for p in paths]
+
+
+def read_messages(paths: PathLike | Iterable[PathLike], *, fmt: str | None = None, roster: PathLike | Roster | None = None,
                   mapping: dict | None = None, max_chars: int = Limits.max_chars,
                   summary: IngestSummary | None = None) -> Iterator[pd.DataFrame]:
     """Stream the clean message table of exports (files, folders, zips) in DataFrame chunks.
@@ -48,13 +53,11 @@ def read_messages(paths: Iterable[PathLike], *, fmt: str | None = None, roster: 
     from .ingest import read_messages as read_chunks
 
     team_roster = Roster.load(str(roster)) if isinstance(roster, (str, os.PathLike)) else roster
-    if isinstance(paths, (str, os.PathLike)):  # one path, not an iterable of its characters
-        paths = [paths]
-    return read_chunks([str(p) for p in paths], fmt=fmt, roster=team_roster, mapping=mapping, summary=summary,
+    return read_chunks(path_list(paths), fmt=fmt, roster=team_roster, mapping=mapping, summary=summary,
                        limits=Limits(max_chars=max_chars))
 
 
-def scan(paths: Iterable[PathLike], **options) -> dict:
+def scan(paths: PathLike | Iterable[PathLike], **options) -> dict:
     """Ingest, classify, store and report: the main job. Returns what happened (counts, the
     report's paths). `options` are `friction.scan.ScanOptions` fields: db, out, roster, period,
     model, min_group, workers, engine, cascade, key_file, ...; key_file defaults to
@@ -71,9 +74,7 @@ def scan(paths: Iterable[PathLike], **options) -> dict:
     if options.get("engine") == "dask" and importlib.util.find_spec("distributed") is None:
         raise ValueError("--engine dask needs Dask, an optional extra: pip install 'friction[dask]'")
     options["key_file"] = options.get("key_file") or current_settings().key_file
-    if isinstance(paths, (str, os.PathLike)):  # one path, not an iterable of its characters
-        paths = [paths]
-    return run_scan(ScanOptions(inputs=[str(p) for p in paths], **options))
+    return run_scan(ScanOptions(inputs=path_list(paths), **options))
 
 
 def training_data(data: PathLike, labels_file: PathLike | None = None,
@@ -141,20 +142,28 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
 def train_from_recipe(recipe: PathLike, output: PathLike, smoke: bool = False, log: Log | None = None) -> dict:
     """Train what a recipe file says (`friction.model.recipe`), save it with its figures and a
     copy of the recipe. Returns the metrics per split."""
-    from .model.cascade import screen_for_recipe
-    from .model.pipeline import FrictionPipeline
     from .model.recipe import load_recipe, train_recipe
 
     log = log or (lambda line: None)
     settings = load_recipe(recipe)
     model, metrics, facts = train_recipe(settings, smoke=smoke, log=log)
-    screen = screen_for_recipe(settings, encoder=model.encoder_, log=log, model=model)
+    save_with_screen(model, metrics, facts, settings, recipe, output, log)
+    return {"output": str(output), "metrics": metrics}
+
+
+def save_with_screen(model, metrics: dict, facts: dict, settings: dict, recipe: PathLike, output: PathLike,
+                     log: Log | None = None) -> None:
+    """Save a recipe's trained model as a cascade-ready folder: its screen (fitted on the
+    recipe's data, keeping the model's flags), its figures, and a copy of the recipe file."""
+    from .model.cascade import screen_for_recipe
+    from .model.pipeline import FrictionPipeline
+
+    screen = screen_for_recipe(settings, encoder=model.encoder_, log=log or (lambda line: None), model=model)
     metrics["screen"] = screen.tuning_
     FrictionPipeline.of(model, screen).to_disk(output, metrics=metrics,
                                                extra={"model_id": model_name(output), **facts})
     if Path(recipe).resolve() != (Path(output) / "recipe.yaml").resolve():
         shutil.copyfile(recipe, Path(output) / "recipe.yaml")
-    return {"output": str(output), "metrics": metrics}
 
 
 def with_screen(model, df: pd.DataFrame, log: Log | None = None):

@@ -13,15 +13,13 @@ and saved with the recipe.
 from __future__ import annotations
 
 import argparse
-import shutil
+import json
 from pathlib import Path
 
 
 def main() -> None:
-    from friction.api import model_name
-    from friction.model.cascade import screen_for_recipe
+    from friction.api import save_with_screen
     from friction.model.classifier import FrictionClassifier
-    from friction.model.pipeline import FrictionPipeline
     from friction.model.recipe import finish, load_recipe, world_splits
     from friction.realtext import DEFAULT_POOL, load_real_corpus, read_pool
 
@@ -34,15 +32,10 @@ def main() -> None:
     read = load_real_corpus(recipe["real"], pool=read_pool(recipe["pool"] or DEFAULT_POOL))
     models = [FrictionClassifier.load(f, precision="fp32") for f in args.folders]
     model, metrics = finish(models, world_splits(recipe, read))
-    screen = screen_for_recipe(recipe, encoder=model.encoder_, model=model)
-    metrics["screen"] = screen.tuning_
-    facts = __import__("json").loads((Path(args.folders[0]) / "config.json").read_text())
+    facts = json.loads((Path(args.folders[0]) / "config.json").read_text())
     rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_positive_weight", "soup")}}
-    extra = {"model_id": model_name(args.output), "recipe": rec,
-             "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)}}
-    FrictionPipeline.of(model, screen).to_disk(args.output, metrics=metrics, extra=extra)
-    if Path(args.recipe).resolve() != (Path(args.output) / "recipe.yaml").resolve():
-        shutil.copyfile(args.recipe, Path(args.output) / "recipe.yaml")
+    extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)}}
+    save_with_screen(model, metrics, extra, recipe, args.recipe, args.output, log=print)
 
 
 if __name__ == "__main__":
