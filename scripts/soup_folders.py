@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 
@@ -28,13 +29,17 @@ def main() -> None:
     ap.add_argument("folders", nargs="+")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
+    t0 = time.perf_counter()
     recipe = load_recipe(args.recipe)
     read = load_real_corpus(recipe["real"], pool=read_pool(recipe["pool"] or DEFAULT_POOL))
     models = [FrictionClassifier.load(f, precision="fp32") for f in args.folders]
     model, metrics = finish(models, world_splits(recipe, read))
     facts = json.loads((Path(args.folders[0]) / "config.json").read_text())
     rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_positive_weight", "soup")}}
-    extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)}}
+    # the card's "time to remake": each ingredient's own training plus this soup step
+    trained = sum(json.loads((Path(f) / "config.json").read_text()).get("total_seconds", 0) for f in args.folders)
+    extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)},
+             "total_seconds": round(trained + time.perf_counter() - t0)}
     save_with_screen(model, metrics, extra, recipe, args.recipe, args.output, log=print)
 
 
