@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -104,7 +105,21 @@ class Store:
         self.con = connect(self.path, self._wait)
         # DuckDB's cache may otherwise grow to most of the machine's memory over a long scan;
         # past this it spills to disk.
-        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        self._memory_limit = MEMORY_LIMIT
+        self.con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
+
+    @contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """DuckDB's memory capped at `limit` for a while, then the limit before: the report's
+        queries spill past it (to a temporary folder beside the store), so the memory they take
+        does not grow with the number of messages."""
+        before, self._memory_limit = self._memory_limit, limit
+        self.con.execute("SET memory_limit = ?", [limit])
+        try:
+            yield
+        finally:
+            self._memory_limit = before
+            self.con.execute("SET memory_limit = ?", [before])
 
     def _create(self) -> None:
         self.con.execute("""CREATE TABLE IF NOT EXISTS scans (
@@ -331,7 +346,8 @@ class Store:
 
     def messages(self, model_id: str | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
         """Every stored message (for one model: the latest scan's model by default), ordered by
-        time; `exclude` leaves out wide columns a caller streams instead (see `token_batches`)."""
+        time; `exclude` leaves out columns a caller does not need. (The report does not read
+        this: its figures are queries over the store, see trends.Messages.)"""
         model_id = model_id or self.latest_model()
         cols = [c for c in (self._columns() if model_id else BASE_COLUMNS) if c not in exclude]
         if model_id is None:
@@ -343,21 +359,6 @@ class Store:
         while len(part := res.fetch_df_chunk(50)):
             parts.append(part)
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-
-    def token_batches(self, model_id: str | None = None, batch: int = 100_000) -> Iterator[list[str]]:
-        """The token bags in `messages()` order, a batch at a time, so a report over millions of
-        messages never holds them all."""
-        model_id = model_id or self.latest_model()
-        if model_id is None:
-            return
-        cur = self.con.cursor()
-        try:
-            res = cur.execute("SELECT coalesce(tokens, '') FROM messages WHERE model_id = ? ORDER BY timestamp, id",
-                              [model_id])
-            while rows := res.fetchmany(batch):
-                yield [r[0] for r in rows]
-        finally:
-            cur.close()
 
     def latest_model(self) -> str | None:
         row = self._one("SELECT model_id FROM scans ORDER BY scan_id DESC LIMIT 1")
