@@ -26,7 +26,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -35,7 +35,8 @@ from .errors import UserError
 from .keyfile import KeyFileError, key_path, read_key, write_key
 from .privacy import hashed_id
 
-MEMORY_LIMIT = "512MB"
+#: DuckDB's memory in MB: past it, it spills to disk.
+MEMORY_LIMIT_MB = 512
 ID_FORMAT = "hmac-sha256-v1"
 
 BASE_COLUMNS = {
@@ -105,21 +106,50 @@ class Store:
         self.con = connect(self.path, self._wait)
         # DuckDB's cache may otherwise grow to most of the machine's memory over a long scan;
         # past this it spills to disk.
-        self._memory_limit = MEMORY_LIMIT
-        self.con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
+        self._set_memory(MEMORY_LIMIT_MB)
+
+    def _set_memory(self, mb: int) -> None:
+        self._memory_mb = int(mb)
+        self.con.execute("SET memory_limit = ?", [f"{self._memory_mb}MB"])
 
     @contextmanager
-    def memory_limit(self, limit: str) -> Iterator[None]:
-        """DuckDB's memory capped at `limit` for a while, then the limit before: the report's
+    def memory_limit(self, mb: int) -> Iterator[None]:
+        """DuckDB's memory capped at `mb` MB for a while, then the limit before: the report's
         queries spill past it (to a temporary folder beside the store), so the memory they take
-        does not grow with the number of messages."""
-        before, self._memory_limit = self._memory_limit, limit
-        self.con.execute("SET memory_limit = ?", [limit])
+        does not grow with the number of messages (see `query` for a query that cannot fit).
+        What a scan just wrote is checkpointed first: rows not yet in the file cannot be
+        evicted, and would leave the queries no room."""
+        self.con.execute("CHECKPOINT")
+        before = self._memory_mb
+        self._set_memory(mb)
         try:
             yield
         finally:
-            self._memory_limit = before
-            self.con.execute("SET memory_limit = ?", [before])
+            self._set_memory(before)
+
+    def query(self, sql: str, params: dict | list | None = None,
+              tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """One query's result, with small DataFrames registered under `tables` while it runs.
+        Under a limit that `memory_limit` lowered, a query DuckDB cannot fit (not every plan
+        spills) runs again with twice the room (and again), up to the store's usual limit; the lower
+        limit applies again after it: a tight limit keeps memory flat, and never fails a report."""
+        tables = dict(tables or {})
+        for name, df in tables.items():
+            self.con.register(name, df)
+        floor = self._memory_mb
+        try:
+            while True:
+                try:
+                    return self.con.execute(sql, params or []).df()
+                except duckdb.OutOfMemoryException:
+                    if self._memory_mb >= MEMORY_LIMIT_MB:
+                        raise
+                    self._set_memory(min(MEMORY_LIMIT_MB, 2 * self._memory_mb))
+        finally:
+            if self._memory_mb != floor:
+                self._set_memory(floor)
+            for name in tables:
+                self.con.unregister(name)
 
     def _create(self) -> None:
         self.con.execute("""CREATE TABLE IF NOT EXISTS scans (

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -41,7 +40,7 @@ class Messages:
     empty strings for a missing target team, thread or reply link. Each aggregate below is one
     query over `m`; nothing here holds a row per message."""
 
-    con: duckdb.DuckDBPyConnection
+    store: "Store"
     model_id: str | None
     period: str = "quarter"
     labels: tuple[str, ...] = ()
@@ -58,7 +57,7 @@ class Messages:
            model_id: str | None = None) -> "Messages":
         """The messages of one model (the latest scan's by default), with every label the store
         has columns for unless `labels` names some."""
-        return cls(store.con, model_id or store.latest_model(), period,
+        return cls(store, model_id or store.latest_model(), period,
                    tuple(store.label_ids() if labels is None else labels))
 
     def relation(self) -> str:
@@ -69,21 +68,16 @@ class Messages:
         return ("m AS NOT MATERIALIZED (SELECT id, \"timestamp\" AS ts, channel, author, author_team, "
                 "coalesce(target_team, '') AS target_team, coalesce(thread_id, '') AS thread_id, "
                 "coalesce(reply_to, '') AS reply_to, coalesce(is_request, false) AS is_request, "
-                f"coalesce(labels, '') <> '' AS any_flag, tokens, coalesce({PERIOD_SQL[self.period].format(t=t)}, '') "
-                f"AS period{flags} FROM messages WHERE model_id = $model)")
+                f"coalesce(labels, '') <> '' AS any_flag, tokens, "
+                f"coalesce({PERIOD_SQL[self.period].format(t=t)}, '') AS period{flags} "
+                "FROM messages WHERE model_id = $model)")
 
-    def query(self, sql: str, *ctes: str, tables: Mapping[str, pd.DataFrame] | None = None, **params) -> pd.DataFrame:
+    def query(self, sql: str, *ctes: str, tables: Mapping[str, pd.DataFrame] | None = None,
+              **params) -> pd.DataFrame:
         """Run `sql` over `m` and the further CTEs given ('name AS (...)'), with small DataFrames
         registered under `tables` for the query's length and `params` bound by name."""
         text = "WITH " + ", ".join((self.relation(), *ctes)) + " " + sql
-        tables = dict(tables or {})
-        for name, df in tables.items():
-            self.con.register(name, df)
-        try:
-            return self.con.execute(text, {"model": self.model_id, **params}).df()
-        finally:
-            for name in tables:
-                self.con.unregister(name)
+        return self.store.query(text, {"model": self.model_id, **params}, tables)
 
     def flagged(self, cols: str, where: str = "TRUE", source: str = "m") -> str:
         """SQL for a row per (label, message it flags): the label's position `li`, then `cols`."""
@@ -155,12 +149,11 @@ def team_sizes(msgs: Messages) -> pd.Series:
     return df.set_index("team")["people"]
 
 
-def written(msgs: Messages, by_period: bool = True) -> dict:
-    """Messages each author team wrote (per period, or over the whole span): a pair's denominator."""
-    keys = "period, author_team" if by_period else "author_team"
-    df = msgs.query(f"SELECT {keys}, count(*) AS n FROM m WHERE author_team IS NOT NULL GROUP BY {keys}")
-    cols = keys.split(", ")
-    return {tuple(r[c] for c in cols) if by_period else r[cols[0]]: int(r["n"]) for r in df.to_dict("records")}
+def written(msgs: Messages, keys: Sequence[str] = ("period", "author_team")) -> dict[tuple, int]:
+    """Messages each author team wrote, per `keys`: a team pair's denominator."""
+    cols = ", ".join(keys)
+    df = msgs.query(f"SELECT {cols}, count(*) AS n FROM m WHERE author_team IS NOT NULL GROUP BY {cols}")
+    return {tuple(r[c] for c in keys): int(r["n"]) for r in df.to_dict("records")}
 
 
 def pair_rates(msgs: Messages, k: int) -> pd.DataFrame:
@@ -275,10 +268,10 @@ def pair_matrix(msgs: Messages, pairs: pd.DataFrame, k: int) -> tuple[pd.DataFra
         "AND author_team <> target_team AND target_team <> 'unknown' GROUP BY ALL",
         f"covered AS (SELECT DISTINCT x.id FROM ({covered}) x JOIN visible_pairs v "
         "USING (li, period, author_team, target_team))", tables={"visible_pairs": visible})
-    sizes, wrote = team_sizes(msgs), written(msgs, by_period=False)
+    sizes, wrote = team_sizes(msgs), written(msgs, ["author_team"])
     for r in cells.to_dict("records"):
         a, t = r["a"], r["t"]
-        mat.loc[a, t] = 1000 * r["flagged"] / max(1, wrote.get(a, 0))
+        mat.loc[a, t] = 1000 * r["flagged"] / max(1, wrote.get((a,), 0))
         hid.loc[a, t] = bool(r["authors"] < k or sizes.get(t, 0) < k or (r["rest"] and r["rest_authors"] < k))
     return mat.where(~hid), hid
 
@@ -435,7 +428,8 @@ def distinctive_phrases(msgs: Messages, top: int = 8, prior: float = 500.0, min_
 
 # ---------------------------------------------------------------- metadata only
 
-def communication_health(msgs: Messages, unanswered_after_days: float = 7.0, k: int = 1) -> pd.DataFrame:
+def communication_health(msgs: Messages, unanswered_after_days: float = 7.0, k: int = 1,
+                         requests_per_pass: int = 100_000) -> pd.DataFrame:
     """From metadata alone: share of cross-team messages, median reply latency (hours) across
     teams vs within a team, and requests left unanswered: neither replied to nor followed, within
     `unanswered_after_days`, by someone else's message in the same thread (in a thread's order
@@ -443,36 +437,39 @@ def communication_health(msgs: Messages, unanswered_after_days: float = 7.0, k: 
     which fewer than k distinct authors stand (the period's writers, the replies, the requests)
     is left empty."""
     p = "p AS NOT MATERIALIZED (SELECT * FROM m WHERE period <> '')"
-    # three queries, not one: DuckDB then holds one join's table at a time
-    agg = msgs.query("SELECT period, count(*) AS messages, avg(CASE WHEN author_team IS NOT NULL AND author_team <> "
-                     "'unknown' AND target_team <> '' AND target_team <> author_team THEN 1 ELSE 0 END) AS cross_share, "
-                     "count(DISTINCT author) AS writers FROM p GROUP BY period ORDER BY period", p)
-    # the median as the mean of the middle one or two values (as numpy has it), found by a window
-    # that DuckDB can spill to disk, where median() would hold every value in memory
+    # a query per figure set, not one for all: DuckDB then holds one join's table at a time
+    agg = msgs.query("SELECT period, count(*) AS messages, avg(CASE WHEN author_team IS NOT NULL AND author_team "
+                     "<> 'unknown' AND target_team <> '' AND target_team <> author_team THEN 1 ELSE 0 END) "
+                     "AS cross_share, count(DISTINCT author) AS writers FROM p GROUP BY period ORDER BY period", p)
+    # a median is the mean of the middle one or two values (as in numpy), found by a window,
+    # which DuckDB can spill to disk (median() would hold every value in memory)
     replies = msgs.query(
-        "SELECT period, avg(latency_h) FILTER (WHERE across) AS across_h, avg(latency_h) FILTER (WHERE NOT across) "
-        "AS within_h FROM ranked WHERE rn IN ((n + 1) // 2, (n + 2) // 2) GROUP BY period", p,
+        "SELECT period, avg(latency_h) FILTER (WHERE across AND middle) AS across_h, "
+        "avg(latency_h) FILTER (WHERE NOT across AND middle) AS within_h, "
+        "count(DISTINCT author) FILTER (WHERE across) AS across_authors, "
+        "count(DISTINCT author) FILTER (WHERE NOT across) AS within_authors FROM ranked GROUP BY period", p,
         "replies AS (SELECT r.period, r.author, (epoch_us(r.ts) - epoch_us(q.ts)) / 1000000 / 3600 AS latency_h, "
         "NOT coalesce(r.author_team = q.author_team, false) AS across FROM p r JOIN p q ON r.reply_to = q.id "
         "WHERE r.ts >= q.ts)",
-        "ranked AS (SELECT period, across, latency_h, row_number() OVER w AS rn, count(*) OVER (PARTITION BY period, "
-        "across) AS n FROM replies WINDOW w AS (PARTITION BY period, across ORDER BY latency_h))")
-    repliers = msgs.query(
-        "SELECT period, count(DISTINCT author) FILTER (WHERE across) AS across_authors, "
-        "count(DISTINCT author) FILTER (WHERE NOT across) AS within_authors FROM replies GROUP BY period", p,
-        "replies AS (SELECT r.period, r.author, NOT coalesce(r.author_team = q.author_team, false) AS across "
-        "FROM p r JOIN p q ON r.reply_to = q.id WHERE r.ts >= q.ts)")
-    requests = msgs.query(
-        "SELECT r.period, count(*) AS requests, count(*) FILTER (WHERE a.id IS NULL AND b.id IS NULL) AS unanswered, "
-        "count(DISTINCT r.author) AS requesters FROM requests r LEFT JOIN replied a ON a.id = r.id "
-        "LEFT JOIN followed b ON b.id = r.id GROUP BY r.period", p,
-        "requests AS NOT MATERIALIZED (SELECT * FROM p WHERE is_request)",
-        "replied AS (SELECT DISTINCT r.id FROM requests r JOIN p q ON q.reply_to = r.id)",
-        "followed AS (SELECT DISTINCT r.id FROM requests r JOIN p y ON y.thread_id = r.thread_id "
-        "WHERE r.thread_id <> '' AND (y.ts > r.ts OR (y.ts = r.ts AND y.id > r.id)) "
-        "AND NOT coalesce(y.author = r.author, false) AND epoch_us(y.ts) - epoch_us(r.ts) <= $window_us)",
-        window_us=float(unanswered_after_days) * 86_400 * 1_000_000)
-    for part in (replies, repliers, requests):
+        "ranked AS (SELECT *, row_number() OVER w IN ((count(*) OVER g + 1) // 2, (count(*) OVER g + 2) // 2) "
+        "AS middle FROM replies WINDOW g AS (PARTITION BY period, across), w AS (g ORDER BY latency_h))")
+    requests = msgs.query("SELECT period, count(*) AS requests, count(DISTINCT author) AS requesters FROM p "
+                          "WHERE is_request GROUP BY period", p)
+    # answered: replied to, or followed in its thread by someone else's message (then the
+    # thread's next message by another author is the answer) within the time allowed; a pass
+    # per slice of the requests (by a hash of the id), so that each join's table stays small
+    slices = max(1, -(-int(requests["requests"].sum()) // requests_per_pass))
+    unanswered = pd.concat([msgs.query(
+        "SELECT r.period, count(*) FILTER (WHERE a.id IS NULL) AS unanswered FROM requests r "
+        "LEFT JOIN answered a ON a.id = r.id GROUP BY r.period", p,
+        "requests AS NOT MATERIALIZED (SELECT * FROM p WHERE is_request AND hash(id) % $slices = $slice)",
+        "answered AS (SELECT r.id FROM requests r JOIN p q ON q.reply_to = r.id UNION "
+        "SELECT r.id FROM requests r JOIN p y ON y.thread_id = r.thread_id WHERE r.thread_id <> '' "
+        "AND (y.ts > r.ts OR (y.ts = r.ts AND y.id > r.id)) AND NOT coalesce(y.author = r.author, false) "
+        "AND epoch_us(y.ts) - epoch_us(r.ts) <= $window_us)",
+        window_us=float(unanswered_after_days) * 86_400 * 1_000_000, slices=slices, slice=i)
+        for i in range(slices)]).groupby("period", as_index=False)["unanswered"].sum()
+    for part in (replies, requests, unanswered):
         agg = agg.merge(part, on="period", how="left")
     counts = ["across_authors", "within_authors", "requests", "unanswered", "requesters"]
     agg[counts] = agg[counts].fillna(0).astype("int64")
@@ -484,7 +481,8 @@ def communication_health(msgs: Messages, unanswered_after_days: float = 7.0, k: 
         "requests": agg["requests"], "unanswered_requests": agg["unanswered"]},
         columns=["period", "messages", "cross_team_share", "median_reply_hours_across", "median_reply_hours_within",
                  "requests", "unanswered_requests"])
-    out["unanswered_share"] = np.where(out["requests"] > 0, out["unanswered_requests"] / out["requests"].clip(lower=1), np.nan)
+    out["unanswered_share"] = np.where(out["requests"] > 0, out["unanswered_requests"] / out["requests"].clip(lower=1),
+                                       np.nan)
     if k <= 1:
         return out
     out = out.astype({c: float for c in ("messages", "requests", "unanswered_requests")})
@@ -502,8 +500,9 @@ def overview(msgs: Messages) -> dict:
     a team, how many scores each label has, and per channel (None: no channel) messages and
     flagged messages."""
     scores = "".join(f", count(s{i}) AS s{i}" for i in range(len(msgs.labels)))
-    total = msgs.query("SELECT count(*) AS n, count(*) FILTER (WHERE any_flag) AS flagged, "
-                       f"coalesce(bool_or(coalesce(author_team, 'unknown') <> 'unknown'), false) AS teams{scores} FROM m")
+    teams = "coalesce(bool_or(coalesce(author_team, 'unknown') <> 'unknown'), false)"
+    total = msgs.query(f"SELECT count(*) AS n, count(*) FILTER (WHERE any_flag) AS flagged, {teams} AS teams{scores} "
+                       "FROM m")
     r = total.iloc[0]
     channels = msgs.query("SELECT channel, count(*) AS n, count(*) FILTER (WHERE any_flag) AS flagged FROM m "
                           "GROUP BY channel ORDER BY channel")

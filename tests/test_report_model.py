@@ -11,7 +11,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from friction.cli import cli
-from friction.report import build_report
+from friction.report import build_report, compute
 from friction.report.model import in_context, typicality
 from friction.store import Store
 from friction.trends import Messages, distinctive_phrases, prefer_phrases
@@ -228,7 +228,7 @@ def test_the_report_reads_no_row_per_message_and_leaves_the_store_memory_limit_a
     limits, query = set(), Messages.query
 
     def spy(self, *a, **kw):
-        limits.add(self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        limits.add(self.store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
         return query(self, *a, **kw)
 
     monkeypatch.setattr(Store, "messages", refuse)
@@ -237,7 +237,7 @@ def test_the_report_reads_no_row_per_message_and_leaves_the_store_memory_limit_a
         usual = store.con.execute("SELECT current_setting('memory_limit')").fetchall()
         build_report(store, tmp_path / "b", min_group=K)
         assert store.con.execute("SELECT current_setting('memory_limit')").fetchall() == usual
-    assert limits == {"61.0 MiB"}                                  # REPORT_MEMORY_LIMIT, 64 MB
+    assert limits == {"76.2 MiB"}                                  # REPORT_MEMORY_MB, 80 MB
     after = json.loads((tmp_path / "b" / "report.json").read_text())
     before.pop("previous"), after.pop("previous")
     assert after == before
@@ -253,3 +253,34 @@ def test_when_fewer_than_k_people_are_flagged_at_all_no_channel_and_no_overall_s
     assert model["flagged_share"] is None
     assert model["channels"] and all(c == {"channel": c["channel"], "hidden": True} for c in model["channels"])
     assert not model["evidence"] and not model["pairs"] and all(c["hidden"] for c in model["rates"])
+
+
+def test_a_query_that_does_not_fit_the_report_memory_limit_runs_again_with_more(tmp_path):
+    import duckdb
+
+    class Tight:
+        """A connection on which one query runs out of memory once, as a plan DuckDB cannot
+        spill would; it notes every memory limit set."""
+
+        def __init__(self, con):
+            self.con, self.limits, self.failed = con, [], False
+
+        def execute(self, sql, params=None):
+            if sql.startswith("SET memory_limit"):
+                self.limits.append(params[0])
+            elif "followed" in sql and not self.failed:
+                self.failed = True
+                raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block")
+            return self.con.execute(sql, params or [])
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    make_store(tmp_path / "f.duckdb")
+    with Store(tmp_path / "f.duckdb") as store:
+        roomy = compute(store, min_group=K)
+        store.con = tight = Tight(store.con)
+        again = compute(store, min_group=K)
+    assert tight.failed and tight.limits == ["80MB", "160MB", "80MB", "512MB"]
+    for name in ("rates", "pairs", "health", "phrases", "label_changes", "pair_changes"):
+        pd.testing.assert_frame_equal(again[name], roomy[name])

@@ -27,9 +27,9 @@ DEFAULT_NAMES = {lab.id: lab.name for lab in DEFAULT_LABELS}
 EVIDENCE_PER_LABEL = 60
 #: Distinctive terms per cell: shown to the reader, and used to measure typicality.
 SHOWN_TERMS, TYPICAL_TERMS = 8, 30
-#: DuckDB's memory while it works out a report: its queries spill past this to disk, so the
-#: report takes about the same memory for a million messages as for a hundred thousand.
-REPORT_MEMORY_LIMIT = "64MB"
+#: DuckDB's memory (MB) while it works out a report: its queries spill past this to disk, so
+#: the report takes about the same memory for a million messages as for a hundred thousand.
+REPORT_MEMORY_MB = 80
 
 
 def label_name(lid: str) -> str:
@@ -57,14 +57,15 @@ def label_names(scans: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, s
 
 
 def compute(store: Store, period: str = "quarter", min_group: int = 10, alpha: float = 0.05,
-            memory_limit: str = REPORT_MEMORY_LIMIT) -> dict:
+            memory_mb: int = REPORT_MEMORY_MB) -> dict:
     """Every table behind the report, from the store (DataFrames, suppression flags set). Each
     is an aggregate DuckDB works out over the stored messages (see trends.Messages), within
-    `memory_limit`; only those tables reach Python."""
-    with store.memory_limit(memory_limit):
+    `memory_mb` MB where it can; only those tables reach Python."""
+    with store.memory_limit(memory_mb):
         msgs = Messages.of(store, period)
         totals = overview(msgs)
-        msgs = replace(msgs, labels=tuple(lid for lid in msgs.labels if totals["scores"][lid]))  # labels this model scored
+        # the labels this model scored
+        msgs = replace(msgs, labels=tuple(lid for lid in msgs.labels if totals["scores"][lid]))
         labels = list(msgs.labels)
         out = {"messages": msgs, "overview": totals, "labels": labels, "scans": store.scans(), "period": period,
                "min_group": min_group, "alpha": alpha}
@@ -119,10 +120,10 @@ def _cell(r, keys: tuple[str, ...]) -> dict:
 
 
 def build_model(store: Store, period: str = "quarter", min_group: int = 10, override: bool = False,
-                alpha: float = 0.05, memory_limit: str = REPORT_MEMORY_LIMIT) -> tuple[dict, dict]:
+                alpha: float = 0.05, memory_mb: int = REPORT_MEMORY_MB) -> tuple[dict, dict]:
     """(model, tables): the report model (plain, JSON-ready) and the DataFrames behind it."""
-    with store.memory_limit(memory_limit):
-        data = compute(store, period, min_group, alpha, memory_limit)
+    with store.memory_limit(memory_mb):
+        data = compute(store, period, min_group, alpha, memory_mb)
         return report_model(store, data, override), data
 
 

@@ -7,8 +7,8 @@ The store is written directly through the Store API (no model): eight quarters, 
 per cent flagged across the seven default labels with evidence and context on flagged rows,
 token bags on every row, threads with replies and requests. An existing --db is reused, so the
 same store can be measured before and after a change. The report is then built in a fresh child
-process (friction imported from --code, by default this checkout), and its peak RSS (getrusage
-of the child, and its own VmHWM) and wall time are printed.
+process (friction imported from --code, by default this checkout), and its peak RSS (wait4's
+rusage of that child, and its own VmHWM) and wall time are printed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -83,7 +82,8 @@ def synthetic_chunk(start: int, n: int, total: int, rng: np.random.Generator, wo
         context[j] = json.dumps({lab: [["The sentence before it.", "The sentence after it."]] for lab in hit})
         bags[j] += " " + " ".join(f"{lab.split('_')[0]}marker" for lab in hit) + " missed deadline again"
     df = pd.DataFrame({
-        "id": ids, "timestamp": ts, "channel": np.where(private, "leads-private", np.array(["email", "chat", "meeting", "teams"])[rng.integers(0, 4, n)]),
+        "id": ids, "timestamp": ts,
+        "channel": np.where(private, "leads-private", np.array(["email", "chat", "meeting", "teams"])[rng.integers(0, 4, n)]),
         "source": "bench", "author": authors[who], "author_team": np.array(TEAMS)[team], "target_team": target,
         "recipient_teams": target, "thread_id": [f"thread-{t:020x}" for t in thread], "reply_to": reply_to,
         "is_request": rng.random(n) < 0.15, "labels": labels, "evidence": evidence, "tokens": bags,
@@ -129,6 +129,19 @@ def child(db: str, out: str, code: str) -> None:
                       "friction": friction.__file__}))
 
 
+def run_child(args: list[str]) -> tuple[str, float]:
+    """Run this script in a fresh process; its stdout and its own peak RSS (MB, from wait4: the
+    figure for that child alone, not for every child this process had)."""
+    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": ""})
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"{args}: exit {proc.returncode}")
+    return out, usage.ru_maxrss / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n", type=int)
@@ -136,25 +149,25 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="report folder (a temporary one by default)")
     ap.add_argument("--code", default=str(ROOT), help="checkout whose friction package builds the report")
     ap.add_argument("--child", nargs=2, metavar=("DB", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--build", metavar="DB", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child(*args.child, args.code)
-    sys.path.insert(0, str(ROOT))
+    if args.build:
+        sys.path.insert(0, str(ROOT))
+        return build_store(Path(args.build), args.n)
     work = Path(tempfile.mkdtemp(prefix="friction-bench-report-"))
     db = Path(args.db) if args.db else work / "bench.duckdb"
-    if not db.exists():
+    if not db.exists():  # in a child too: a forked child starts with its parent's memory
         t0 = time.perf_counter()
-        build_store(db, args.n)
-        print(f"built {db} ({args.n:,} messages, {db.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t0:.0f} s")
+        run_child([str(args.n), "--build", str(db)])
+        print(f"built {db} ({args.n:,} messages, {db.stat().st_size / 2**20:.0f} MB) "
+              f"in {time.perf_counter() - t0:.0f} s")
     out = args.out or str(work / "report")
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, __file__, str(args.n), "--code", args.code, "--child", str(db), out],
-                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
+    stdout, peak = run_child([str(args.n), "--code", args.code, "--child", str(db), out])
     wall = time.perf_counter() - t0
-    if res.returncode:
-        sys.exit(res.stderr)
-    info = json.loads(res.stdout.strip().splitlines()[-1])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    info = json.loads(stdout.strip().splitlines()[-1])
     print(f"{args.n:,} messages: report child peak RSS {peak:.0f} MB (VmHWM {info['vmhwm_mb']} MB), "
           f"wall {wall:.1f} s (imports {info['import_s']} s, build_report {info['report_s']} s); "
           f"code {Path(info['friction']).parents[1]}; report {out}")
