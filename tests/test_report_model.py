@@ -268,7 +268,7 @@ def test_a_query_that_does_not_fit_the_report_memory_limit_runs_again_with_more(
         def execute(self, sql, params=None):
             if sql.startswith("SET memory_limit"):
                 self.limits.append(params[0])
-            elif "followed" in sql and not self.failed:
+            elif "answered AS" in sql and not self.failed:
                 self.failed = True
                 raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block")
             return self.con.execute(sql, params or [])
