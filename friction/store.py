@@ -131,8 +131,9 @@ class Store:
               tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """One query's result, with small DataFrames registered under `tables` while it runs.
         Under a limit that `memory_limit` lowered, a query DuckDB cannot fit (not every plan
-        spills) runs again with twice the room (and again), up to the store's usual limit; the lower
-        limit applies again after it: a tight limit keeps memory flat, and never fails a report."""
+        spills) runs again with twice the room, and again, up to the store's usual limit; the
+        lower limit applies again after it. A tight limit keeps memory flat; it never fails a
+        report."""
         tables = dict(tables or {})
         for name, df in tables.items():
             self.con.register(name, df)
