@@ -23,9 +23,10 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -34,7 +35,8 @@ from .errors import UserError
 from .keyfile import KeyFileError, key_path, read_key, write_key
 from .privacy import hashed_id
 
-MEMORY_LIMIT = "512MB"
+#: DuckDB's memory in MB: past it, it spills to disk.
+MEMORY_LIMIT_MB = 512
 ID_FORMAT = "hmac-sha256-v1"
 
 BASE_COLUMNS = {
@@ -104,7 +106,51 @@ class Store:
         self.con = connect(self.path, self._wait)
         # DuckDB's cache may otherwise grow to most of the machine's memory over a long scan;
         # past this it spills to disk.
-        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        self._set_memory(MEMORY_LIMIT_MB)
+
+    def _set_memory(self, mb: int) -> None:
+        self._memory_mb = int(mb)
+        self.con.execute("SET memory_limit = ?", [f"{self._memory_mb}MB"])
+
+    @contextmanager
+    def memory_limit(self, mb: int) -> Iterator[None]:
+        """DuckDB's memory capped at `mb` MB for a while, then the limit before: the report's
+        queries spill past it (to a temporary folder beside the store), so the memory they take
+        does not grow with the number of messages (see `query` for a query that cannot fit).
+        What a scan just wrote is checkpointed first: rows not yet in the file cannot be
+        evicted, and would leave the queries no room."""
+        self.con.execute("CHECKPOINT")
+        before = self._memory_mb
+        self._set_memory(mb)
+        try:
+            yield
+        finally:
+            self._set_memory(before)
+
+    def query(self, sql: str, params: dict | list | None = None,
+              tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """One query's result, with small DataFrames registered under `tables` while it runs.
+        Under a limit that `memory_limit` lowered, a query DuckDB cannot fit (not every plan
+        spills) runs again with twice the room, and again, up to the store's usual limit; the
+        lower limit applies again after it. A tight limit keeps memory flat; it never fails a
+        report."""
+        tables = dict(tables or {})
+        for name, df in tables.items():
+            self.con.register(name, df)
+        floor = self._memory_mb
+        try:
+            while True:
+                try:
+                    return self.con.execute(sql, params or []).df()
+                except duckdb.OutOfMemoryException:
+                    if self._memory_mb >= MEMORY_LIMIT_MB:
+                        raise
+                    self._set_memory(min(MEMORY_LIMIT_MB, 2 * self._memory_mb))
+        finally:
+            if self._memory_mb != floor:
+                self._set_memory(floor)
+            for name in tables:
+                self.con.unregister(name)
 
     def _create(self) -> None:
         self.con.execute("""CREATE TABLE IF NOT EXISTS scans (
@@ -331,7 +377,8 @@ class Store:
 
     def messages(self, model_id: str | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
         """Every stored message (for one model: the latest scan's model by default), ordered by
-        time; `exclude` leaves out wide columns a caller streams instead (see `token_batches`)."""
+        time; `exclude` leaves out columns a caller does not need. (The report does not read
+        this: its figures are queries over the store, see trends.Messages.)"""
         model_id = model_id or self.latest_model()
         cols = [c for c in (self._columns() if model_id else BASE_COLUMNS) if c not in exclude]
         if model_id is None:
@@ -343,21 +390,6 @@ class Store:
         while len(part := res.fetch_df_chunk(50)):
             parts.append(part)
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-
-    def token_batches(self, model_id: str | None = None, batch: int = 100_000) -> Iterator[list[str]]:
-        """The token bags in `messages()` order, a batch at a time, so a report over millions of
-        messages never holds them all."""
-        model_id = model_id or self.latest_model()
-        if model_id is None:
-            return
-        cur = self.con.cursor()
-        try:
-            res = cur.execute("SELECT coalesce(tokens, '') FROM messages WHERE model_id = ? ORDER BY timestamp, id",
-                              [model_id])
-            while rows := res.fetchmany(batch):
-                yield [r[0] for r in rows]
-        finally:
-            cur.close()
 
     def latest_model(self) -> str | None:
         row = self._one("SELECT model_id FROM scans ORDER BY scan_id DESC LIMIT 1")

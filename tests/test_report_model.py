@@ -11,10 +11,10 @@ import pandas as pd
 from click.testing import CliRunner
 
 from friction.cli import cli
-from friction.report import build_report
+from friction.report import build_report, compute
 from friction.report.model import in_context, typicality
 from friction.store import Store
-from friction.trends import distinctive_phrases, prefer_phrases
+from friction.trends import Messages, distinctive_phrases, prefer_phrases
 
 from report_fixture import K, fixture_rows, make_store
 
@@ -118,9 +118,13 @@ def test_distinctive_terms_drop_generic_words_and_put_phrases_first():
     rows = []
     for i in range(40):
         flagged = i < 10
-        rows.append({"timestamp": pd.Timestamp("2025-02-01", tz="UTC"), "author": f"a{i}", "flag_blame": flagged,
+        rows.append({"id": f"m{i}", "timestamp": pd.Timestamp("2025-02-01", tz="UTC"), "author": f"a{i}",
+                     "flag_blame": flagged,
                      "tokens": "cool asked missed deadline blamed qa" if flagged else "cool asked lunch plan"})
-    out = distinctive_phrases(pd.DataFrame(rows), ["blame"], "quarter", min_count=3)
+    store = Store(":memory:")
+    scan = store.begin_scan(["test"], "m", "", "quarter", 1, True, False)
+    store.upsert(pd.DataFrame(rows).assign(model_id="m", scan_id=scan), ["blame"])
+    out = distinctive_phrases(Messages.of(store), min_count=3)
     terms = out["term"].tolist()
     assert "cool" not in terms and "asked" not in terms and "cool asked" not in terms   # generic, and not distinctive
     assert terms[0].count(" ") == 1                                                      # a phrase comes first
@@ -210,3 +214,73 @@ def test_evidence_from_a_hidden_channel_does_not_name_it(tmp_path):
     assert {"channel": "leads-private", "hidden": True} in model["channels"]
     assert {e["channel"] for e in model["evidence"] if e["id"] in ("msg-1", "msg-2")} == {""}
     assert all(e["channel"] in ("", "email", "chat") for e in model["evidence"])
+
+
+def test_the_report_reads_no_row_per_message_and_leaves_the_store_memory_limit_as_it_was(tmp_path, monkeypatch):
+    """Issue 11: every figure is a DuckDB query over the store, within a small memory limit;
+    the report never loads the messages table into Python."""
+    make_store(tmp_path / "f.duckdb")
+    _, _, before = report(tmp_path, "a")
+
+    def refuse(*a, **kw):
+        raise AssertionError("the report loaded every message")
+
+    limits, query = set(), Messages.query
+
+    def spy(self, *a, **kw):
+        limits.add(self.store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return query(self, *a, **kw)
+
+    monkeypatch.setattr(Store, "messages", refuse)
+    monkeypatch.setattr(Messages, "query", spy)
+    with Store(tmp_path / "f.duckdb") as store:
+        usual = store.con.execute("SELECT current_setting('memory_limit')").fetchall()
+        build_report(store, tmp_path / "b", min_group=K)
+        assert store.con.execute("SELECT current_setting('memory_limit')").fetchall() == usual
+    assert limits == {"76.2 MiB"}                                  # REPORT_MEMORY_MB, 80 MB
+    after = json.loads((tmp_path / "b" / "report.json").read_text())
+    before.pop("previous"), after.pop("previous")
+    assert after == before
+
+
+def test_when_fewer_than_k_people_are_flagged_at_all_no_channel_and_no_overall_share_is_shown(tmp_path):
+    rows = fixture_rows()
+    for r in rows:
+        if r["author"] not in ("ops1", "ops2", "sales1"):  # three people carry every label
+            r.update(labels="", flag_blame=False, flag_culture_clash=False)
+    make_store(tmp_path / "f.duckdb", rows)
+    _, html, model = report(tmp_path)
+    assert model["flagged_share"] is None
+    assert model["channels"] and all(c == {"channel": c["channel"], "hidden": True} for c in model["channels"])
+    assert not model["evidence"] and not model["pairs"] and all(c["hidden"] for c in model["rates"])
+
+
+def test_a_query_that_does_not_fit_the_report_memory_limit_runs_again_with_more(tmp_path):
+    import duckdb
+
+    class Tight:
+        """A connection on which one query runs out of memory once, as a plan DuckDB cannot
+        spill would; it notes every memory limit set."""
+
+        def __init__(self, con):
+            self.con, self.limits, self.failed = con, [], False
+
+        def execute(self, sql, params=None):
+            if sql.startswith("SET memory_limit"):
+                self.limits.append(params[0])
+            elif "answered AS" in sql and not self.failed:
+                self.failed = True
+                raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block")
+            return self.con.execute(sql, params or [])
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    make_store(tmp_path / "f.duckdb")
+    with Store(tmp_path / "f.duckdb") as store:
+        roomy = compute(store, min_group=K)
+        store.con = tight = Tight(store.con)
+        again = compute(store, min_group=K)
+    assert tight.failed and tight.limits == ["80MB", "160MB", "80MB", "512MB"]
+    for name in ("rates", "pairs", "health", "phrases", "label_changes", "pair_changes"):
+        pd.testing.assert_frame_equal(again[name], roomy[name])

@@ -8,17 +8,18 @@ its count, not its rate, not its interval), whatever its count, in every view bu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..labels import DEFAULT_LABELS
-from ..privacy import DEFAULT_MIN_GROUP, complementary_hidden
+from ..privacy import DEFAULT_MIN_GROUP
 from ..review import reviewed_precision
 from ..store import Store
-from ..trends import (assign_period, benjamini_hochberg, changes, communication_health, distinctive_phrases,
-                      label_rates, pair_matrix, pair_rates, protect_complements)
+from ..trends import (Messages, benjamini_hochberg, changes, communication_health, complementary_cells,
+                      distinctive_phrases, label_rates, overview, pair_matrix, pair_rates, protect_complements)
 from .remedies import REMEDIES
 
 DEFAULT_NAMES = {lab.id: lab.name for lab in DEFAULT_LABELS}
@@ -26,6 +27,9 @@ DEFAULT_NAMES = {lab.id: lab.name for lab in DEFAULT_LABELS}
 EVIDENCE_PER_LABEL = 60
 #: Distinctive terms per cell: shown to the reader, and used to measure typicality.
 SHOWN_TERMS, TYPICAL_TERMS = 8, 30
+#: DuckDB's memory (MB) while it works out a report: its queries spill past this to disk, so
+#: the report takes about the same memory for a million messages as for a hundred thousand.
+REPORT_MEMORY_MB = 80
 
 
 def label_name(lid: str) -> str:
@@ -52,46 +56,51 @@ def label_names(scans: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, s
     return out
 
 
-def compute(store: Store, period: str = "quarter", min_group: int = 10, alpha: float = 0.05) -> dict:
-    """Every table behind the report, from the store (DataFrames, suppression flags set)."""
-    # token bags are streamed (distinctive phrases); evidence and context are read for candidates only
-    msgs = store.messages(exclude=["tokens", "evidence", "context"])
-    labels = [lid for lid in store.label_ids() if msgs[f"score_{lid}"].notna().any()] if len(msgs) else []
-    out = {"messages": msgs, "labels": labels, "scans": store.scans(), "period": period, "min_group": min_group,
-           "alpha": alpha}
-    if msgs.empty:
+def compute(store: Store, period: str = "quarter", min_group: int = 10, alpha: float = 0.05,
+            memory_mb: int = REPORT_MEMORY_MB) -> dict:
+    """Every table behind the report, from the store (DataFrames, suppression flags set). Each
+    is an aggregate DuckDB works out over the stored messages (see trends.Messages), within
+    `memory_mb` MB where it can; only those tables reach Python."""
+    with store.memory_limit(memory_mb):
+        msgs = Messages.of(store, period)
+        totals = overview(msgs)
+        # the labels this model scored
+        msgs = replace(msgs, labels=tuple(lid for lid in msgs.labels if totals["scores"][lid]))
+        labels = list(msgs.labels)
+        out = {"messages": msgs, "overview": totals, "labels": labels, "scans": store.scans(), "period": period,
+               "min_group": min_group, "alpha": alpha}
+        if not totals["n"]:
+            return out
+        rates, pairs = protect_complements(msgs, label_rates(msgs, min_group), pair_rates(msgs, min_group), min_group)
+        label_changes = changes(rates, ["label"], alpha)
+        pair_changes = changes(pairs, ["label", "author_team", "target_team"], alpha)
+        # one correction across every cell tested in this report (changes() corrects within a table)
+        allp = np.concatenate([label_changes["p_value"].to_numpy(), pair_changes["p_value"].to_numpy()])
+        q = benjamini_hochberg(allp)
+        for df, part in ((label_changes, q[: len(label_changes)]), (pair_changes, q[len(label_changes):])):
+            df["q_value"] = part
+            df["significant"] = df["q_value"] < alpha
+            df["called"] = np.where(df["significant"], df["direction"], "no significant change")
+        # 30 terms per cell measure how typical a message is; the first 8 are shown
+        phrases = distinctive_phrases(msgs, top=TYPICAL_TERMS, k=min_group)
+        shown = set(zip(rates.loc[~rates["suppressed"], "label"], rates.loc[~rates["suppressed"], "period"]))
+        keep = np.array([key in shown for key in zip(phrases["label"], phrases["period"])], dtype=bool)
+        phrases = phrases.loc[keep].reset_index(drop=True)
+        out.update(rates=rates, pairs=pairs, label_changes=label_changes, pair_changes=pair_changes,
+                   phrases=phrases.groupby(["label", "period"], sort=False).head(SHOWN_TERMS).reset_index(drop=True),
+                   typical_terms=phrases,
+                   health=communication_health(msgs, k=min_group),
+                   matrix=pair_matrix(msgs, pairs, min_group),
+                   channels=channel_cells(msgs, min_group))
         return out
-    rates, pairs = protect_complements(msgs, label_rates(msgs, labels, period, min_group),
-                                       pair_rates(msgs, labels, period, min_group), labels, period, min_group)
-    label_changes = changes(rates, ["label"], alpha)
-    pair_changes = changes(pairs, ["label", "author_team", "target_team"], alpha)
-    # one correction across every cell tested in this report (changes() corrects within a table)
-    allp = np.concatenate([label_changes["p_value"].to_numpy(), pair_changes["p_value"].to_numpy()])
-    q = benjamini_hochberg(allp)
-    for df, part in ((label_changes, q[: len(label_changes)]), (pair_changes, q[len(label_changes):])):
-        df["q_value"] = part
-        df["significant"] = df["q_value"] < alpha
-        df["called"] = np.where(df["significant"], df["direction"], "no significant change")
-    # 30 terms per cell measure how typical a message is; the first 8 are shown
-    phrases = distinctive_phrases(msgs, labels, period, top=TYPICAL_TERMS, k=min_group,
-                                  token_batches=store.token_batches)
-    shown = set(zip(rates.loc[~rates["suppressed"], "label"], rates.loc[~rates["suppressed"], "period"]))
-    keep = np.array([key in shown for key in zip(phrases["label"], phrases["period"])], dtype=bool)
-    phrases = phrases.loc[keep].reset_index(drop=True)
-    out.update(rates=rates, pairs=pairs, label_changes=label_changes, pair_changes=pair_changes,
-               phrases=phrases.groupby(["label", "period"], sort=False).head(SHOWN_TERMS).reset_index(drop=True),
-               typical_terms=phrases,
-               health=communication_health(msgs, period, k=min_group),
-               matrix=pair_matrix(msgs, pairs, labels, period, min_group),
-               channels=channel_cells(msgs, min_group))
-    return out
 
 
-def channel_cells(msgs: pd.DataFrame, k: int) -> tuple[set, bool]:
+def channel_cells(msgs: Messages, k: int) -> tuple[set, bool]:
     """Channels whose flagged share must be hidden (fewer than k authors, or derivable from the
     overall share), and whether the overall share must be hidden too."""
-    flagged = msgs[msgs["labels"].fillna("") != ""]
-    return complementary_hidden(flagged["channel"].astype(str), flagged["author"], k)
+    rows = "SELECT 0 AS everything, coalesce(channel, 'None') AS channel, author, ts, id FROM m WHERE any_flag"
+    cells = complementary_cells(msgs, rows, ["everything"], ["channel"], k)
+    return set(cells.loc[cells["hidden"], "channel"]), bool(cells["total_hidden"].any())
 
 
 def _num(v, digits: int = 1):
@@ -111,12 +120,19 @@ def _cell(r, keys: tuple[str, ...]) -> dict:
 
 
 def build_model(store: Store, period: str = "quarter", min_group: int = 10, override: bool = False,
-                alpha: float = 0.05) -> tuple[dict, dict]:
+                alpha: float = 0.05, memory_mb: int = REPORT_MEMORY_MB) -> tuple[dict, dict]:
     """(model, tables): the report model (plain, JSON-ready) and the DataFrames behind it."""
-    data = compute(store, period, min_group, alpha)
-    msgs, labels, scans = data["messages"], data["labels"], data["scans"]
+    with store.memory_limit(memory_mb):
+        data = compute(store, period, min_group, alpha, memory_mb)
+        return report_model(store, data, override), data
+
+
+def report_model(store: Store, data: dict, override: bool = False) -> dict:
+    """The report model from compute()'s tables, with the evidence read from the store."""
+    period, min_group, alpha = data["period"], data["min_group"], data["alpha"]
+    totals, labels, scans = data["overview"], data["labels"], data["scans"]
     names = label_names(scans, labels)
-    model = {"k": min_group, "override": override, "period": period, "alpha": alpha, "n_messages": len(msgs),
+    model = {"k": min_group, "override": override, "period": period, "alpha": alpha, "n_messages": totals["n"],
              "k_note": f"minimum group size {min_group}" + (
                  f" (below 5, by --allow-small-groups; the default is {DEFAULT_MIN_GROUP})" if override
                  else f" (the default is {DEFAULT_MIN_GROUP})" if min_group < DEFAULT_MIN_GROUP else ""),
@@ -125,9 +141,9 @@ def build_model(store: Store, period: str = "quarter", min_group: int = 10, over
              "health": [], "changes": [], "evidence": [], "phrases": {}, "teams": [], "channel_names": [],
              "reviewed": _reviewed(store, labels), "previous": None, "scans": _scans(scans), "model": _model_info(scans),
              "flagged_share": None}
-    if msgs.empty:
-        model["summary"] = summary_sentences(model, msgs)
-        return model, data
+    if not totals["n"]:
+        model["summary"] = summary_sentences(model, totals["known_teams"])
+        return model
     rates, pairs = data["rates"], data["pairs"]
     model["periods"] = sorted(rates["period"].unique())
     model["rates"] = [_cell(r, ("label", "period")) for _, r in rates.sort_values(["label", "period"]).iterrows()]
@@ -140,11 +156,12 @@ def build_model(store: Store, period: str = "quarter", min_group: int = 10, over
         {"a": str(a), "t": str(t), "hidden": False, "rate": _num(mat.loc[a, t])}
         for a in mat.index for t in mat.columns if a != t]}
     hidden_channels, total_hidden = data["channels"]
-    for c, g in msgs.groupby("channel"):
+    channels = totals["channels"][totals["channels"]["channel"].notna()]
+    for c, n, flagged in zip(channels["channel"], channels["n"], channels["flagged"]):
         model["channels"].append({"channel": str(c), "hidden": True} if str(c) in hidden_channels else {
-            "channel": str(c), "hidden": False, "n": len(g), "rate": _num(1000 * (g["labels"].fillna("") != "").mean())})
+            "channel": str(c), "hidden": False, "n": int(n), "rate": _num(1000 * (flagged / n))})
     if not total_hidden:
-        model["flagged_share"] = _num(100 * (msgs["labels"].fillna("") != "").mean(), 1)
+        model["flagged_share"] = _num(100 * (totals["flagged"] / totals["n"]), 1)
     model["health"] = [{k: (None if pd.isna(v) else v) if not isinstance(v, str) else v for k, v in h.items()}
                        for h in data["health"].to_dict("records")]
     for _, r in data["phrases"].iterrows():
@@ -155,29 +172,31 @@ def build_model(store: Store, period: str = "quarter", min_group: int = 10, over
                          "period": r["period"], "previous": r["previous"], "before": _num(r["rate_before"]),
                          "after": _num(r["rate_after"]), "q": float(f"{r['q_value']:.3g}"), "called": r["called"]}
                         for _, r in chg.iterrows()]
-    model["evidence"] = evidence_items(store, msgs, data)
+    model["evidence"] = evidence_items(store, data)
     model["teams"] = sorted({t for c in model["matrix"]["cells"] for t in (c["a"], c["t"])})
-    model["channel_names"] = sorted(str(c) for c in msgs["channel"].dropna().unique())
+    model["channel_names"] = sorted(str(c) for c in channels["channel"])
     model["previous"] = previous_figures(store.last_report_figures(period), model)
-    model["summary"] = summary_sentences(model, msgs)
-    return model, data
+    model["summary"] = summary_sentences(model, totals["known_teams"])
+    return model
 
 
-def visible_cells(msgs: pd.DataFrame, data: dict, lid: str) -> np.ndarray:
-    """Which of a label's flagged messages sit in a cell that is shown: a visible team pair, or
-    (no target team) a visible period whose messages without a target come from >= k authors."""
-    k, rates, pairs = data["min_group"], data["rates"], data["pairs"]
-    period = assign_period(msgs["timestamp"], data["period"])
-    visible_pairs = set(zip(*(pairs.loc[~pairs["suppressed"] & (pairs["label"] == lid), c]
-                              for c in ("period", "author_team", "target_team"))))
-    visible_rates = set(rates.loc[(rates["label"] == lid) & ~rates["suppressed"], "period"])
-    flag = msgs[f"flag_{lid}"].fillna(False).astype(bool).to_numpy()
-    target = msgs["target_team"].fillna("")
-    no_pair = msgs[flag & (target == "").to_numpy()].assign(period=period)
-    open_periods = {per for per, g in no_pair.groupby("period") if g["author"].nunique() >= k} & visible_rates
-    ok = [f and ((p, a, t) in visible_pairs if t else p in open_periods)
-          for f, p, a, t in zip(flag, period, msgs["author_team"], target)]
-    return np.array(ok, dtype=bool)
+def evidence_candidates(data: dict, lid: str, limit: int) -> pd.DataFrame:
+    """A label's `limit` highest-scoring flagged messages that sit in a cell that is shown: a
+    visible team pair, or (no target team) a visible period whose messages without a target come
+    from >= k authors; ties in score go to the earlier message. Their keys and score only."""
+    msgs, rates, pairs = data["messages"], data["rates"], data["pairs"]
+    i = msgs.labels.index(lid)
+    pairs = pairs.loc[~pairs["suppressed"] & (pairs["label"] == lid), ["period", "author_team", "target_team"]]
+    periods = rates.loc[(rates["label"] == lid) & ~rates["suppressed"], ["period"]]
+    return msgs.query(
+        f"SELECT m.id, m.period, m.author_team, m.target_team, m.channel, m.s{i} AS score FROM m "
+        "LEFT JOIN visible_pairs v ON v.period = m.period AND v.author_team = m.author_team "
+        f"AND v.target_team = m.target_team WHERE m.f{i} AND m.s{i} IS NOT NULL AND CASE WHEN m.target_team <> '' "
+        "THEN v.period IS NOT NULL ELSE m.period IN (SELECT period FROM open_periods) END "
+        f"ORDER BY m.s{i} DESC, m.ts, m.id LIMIT $limit",
+        f"open_periods AS (SELECT period FROM m WHERE f{i} AND target_team = '' GROUP BY period "
+        "HAVING count(DISTINCT author) >= $k INTERSECT SELECT period FROM visible_periods)",
+        tables={"visible_pairs": pairs, "visible_periods": periods}, k=data["min_group"], limit=limit)
 
 
 def typicality(bags: list[str], terms: list[str]) -> list[float]:
@@ -196,19 +215,17 @@ def typicality(bags: list[str], terms: list[str]) -> list[float]:
     return [r / top if top else 0.0 for r in raw]
 
 
-def evidence_items(store: Store, msgs: pd.DataFrame, data: dict) -> list[dict]:
+def evidence_items(store: Store, data: dict) -> list[dict]:
     """The evidence a reader can open, from visible cells only: each with its neighbouring
     sentences (redacted at scan time), its cell, score and typicality, ranked by both."""
-    period = assign_period(msgs["timestamp"], data["period"])
     phrases = data["typical_terms"]
     # a channel whose share is hidden is not named on its evidence either: a team pair, a period
     # and a small channel together can point at a few people
     hidden_channels = data["channels"][0]
     items = []
     for lid in data["labels"]:
-        ok = visible_cells(msgs, data, lid)
-        cand = msgs.loc[ok].assign(period=period[ok]).nlargest(4 * EVIDENCE_PER_LABEL, f"score_{lid}")
-        text = store.text_columns(cand["id"].tolist())
+        cand = evidence_candidates(data, lid, 4 * EVIDENCE_PER_LABEL)
+        text = store.text_columns(cand["id"].tolist(), data["messages"].model_id)
         cand = cand.join(text, on="id")
         cand = cand[cand["evidence"].fillna("") != ""].reset_index(drop=True)
         if cand.empty:
@@ -217,7 +234,7 @@ def evidence_items(store: Store, msgs: pd.DataFrame, data: dict) -> list[dict]:
         for per, idx in cand.groupby("period").indices.items():
             terms = phrases.loc[(phrases["label"] == lid) & (phrases["period"] == per), "term"].tolist()
             typ[idx] = typicality(cand["tokens"].iloc[idx].fillna("").tolist(), terms)
-        cand = cand.assign(typicality=typ, rank=0.6 * cand[f"score_{lid}"].to_numpy() + 0.4 * typ)
+        cand = cand.assign(typicality=typ, rank=0.6 * cand["score"].to_numpy() + 0.4 * typ)
         kept = 0
         for _, r in cand.sort_values("rank", ascending=False, kind="stable").iterrows():
             sents = json.loads(r["evidence"]).get(lid, [])
@@ -228,7 +245,7 @@ def evidence_items(store: Store, msgs: pd.DataFrame, data: dict) -> list[dict]:
             items.append({"id": str(r["id"]), "label": lid, "period": str(r["period"]),
                           "author_team": str(r["author_team"] or "unknown"), "target_team": str(r["target_team"] or ""),
                           "channel": "" if str(r["channel"]) in hidden_channels else str(r["channel"] or ""),
-                          "score": _num(r[f"score_{lid}"], 2),
+                          "score": _num(r["score"], 2),
                           "typicality": _num(r["typicality"], 2), "text": " … ".join(sents),
                           "parts": in_context(sents, ctx)})
             kept += 1
@@ -315,9 +332,10 @@ def visible_total(model: dict, label: str) -> int:
     return sum(c["count"] for c in model["rates"] if c["label"] == label and not c["hidden"])
 
 
-def summary_sentences(model: dict, msgs: pd.DataFrame) -> list[str]:
-    """The executive summary in plain sentences, from the model's visible figures."""
-    if msgs.empty:
+def summary_sentences(model: dict, known_teams: bool) -> list[str]:
+    """The executive summary in plain sentences, from the model's visible figures (and whether
+    any author has a team, which a roster gives)."""
+    if not model["n_messages"]:
         return ["No messages were read, so there is nothing to report. Check the inputs and the "
                 "skipped-items table below."]
     periods = model["periods"]
@@ -325,7 +343,7 @@ def summary_sentences(model: dict, msgs: pd.DataFrame) -> list[str]:
     span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else periods[0]
     share = "" if model["flagged_share"] is None else f"; {model['flagged_share']:.1f}% carry at least one friction label"
     out = [f"{model['n_messages']:,} messages from {span} were read{share}."]
-    if not set(msgs["author_team"].fillna("unknown")) - {"unknown"}:
+    if not known_teams:
         out.append("No roster was given (or nobody matched it): every author is in team 'unknown', so team "
                    "pairs cannot be shown. Pass --roster to see friction between teams.")
     if len(periods) < 2:
