@@ -13,9 +13,7 @@ import hashlib
 import hmac
 import re
 from functools import lru_cache
-from typing import Hashable, Iterable, Sequence
-
-import pandas as pd
+from typing import Iterable, Sequence
 
 #: Default minimum number of distinct authors behind any reported cell. We read message content,
 #: so we sit at the strict end of what workplace-analytics products use on metadata (5 to 10).
@@ -35,38 +33,6 @@ def check_min_group(k: int, override: bool) -> int:
         raise PrivacyError(f"a minimum group size below {ABSOLUTE_MIN_GROUP} needs --allow-small-groups "
                            "(it is recorded in the scans table)")
     return k
-
-
-def complementary_hidden(keys: Sequence[Hashable], authors: Sequence[str], k: int,
-                         hidden: Iterable[Hashable] = ()) -> tuple[set, bool]:
-    """Which cells of one published total to hide so no small group can be derived by subtraction.
-
-    keys: the cell of each flagged message under the total; authors: its (pseudonymous) author;
-    hidden: cells hidden already (or never shown, like messages without a target team). A cell
-    from fewer than k distinct authors is hidden; then, while what the total minus the visible
-    cells leaves (the hidden cells together) comes from fewer than k distinct authors, the
-    visible cell with the fewest authors is hidden too. Returns the hidden cells and whether the
-    total itself must be hidden (nothing left to hide beside it)."""
-    names: dict = {}
-    codes = [names.setdefault(key, len(names)) for key in keys]  # keys may be tuples: group by number
-    key_of = list(names)
-    df = pd.DataFrame({"key": codes, "author": list(authors)})
-    hidden = set(hidden)
-    if df.empty:
-        return hidden, False
-    per_key = df.groupby("key")["author"].agg(["nunique", "size"])
-    hidden |= {key_of[c] for c in per_key.index[per_key["nunique"] < k]}
-    # the cell with the fewest authors (then the fewest messages) goes first: the least lost
-    order = [key_of[c] for c in per_key.sort_values(["nunique", "size"], kind="stable").index
-             if key_of[c] not in hidden]
-    hidden_codes = lambda: [names[key] for key in hidden if key in names]  # noqa: E731
-    rest = df["key"].isin(hidden_codes())
-    while rest.any() and df.loc[rest, "author"].nunique() < k:
-        if not order:
-            return hidden, True
-        hidden.add(order.pop(0))
-        rest = df["key"].isin(hidden_codes())
-    return hidden, False
 
 
 def pseudonym(person: str, secret: bytes) -> str:

@@ -166,10 +166,9 @@ def main() -> None:
                       "by_source": sample.source.value_counts().to_dict()}, indent=1))
 
 
-def round3(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
-    """Round 3, for training positives: unread messages of the training communities ranked by a
-    teacher (TF-IDF + LR fitted on every message read so far, written corpus included), the top
-    3,000 (`teacher`), plus 400 at random from the same communities (`random3`)."""
+def teacher_so_far():
+    """TF-IDF + LR fitted on every message read so far, the written corpus included: it ranks
+    unread messages for a later round (a candidate signal only; annotators give the labels)."""
     from friction.corpus import label_matrix, load_corpus
     from friction.labels import DEFAULT_LABEL_IDS
     from friction.model.baselines import TfidfBaseline
@@ -177,7 +176,14 @@ def round3(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
     read = load_corpus(ROOT / "corpora" / "real" / "labels.csv")
     written = load_corpus(ROOT / "corpora" / "train")
     both = pd.concat([read[["text", "label_list"]], written[["text", "label_list"]]])
-    teacher = TfidfBaseline().fit(both.text.tolist(), label_matrix(both.label_list, DEFAULT_LABEL_IDS))
+    return TfidfBaseline().fit(both.text.tolist(), label_matrix(both.label_list, DEFAULT_LABEL_IDS))
+
+
+def round3(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
+    """Round 3, for training positives: unread messages of the training communities ranked by a
+    teacher (TF-IDF + LR fitted on every message read so far, written corpus included), the top
+    3,000 (`teacher`), plus 400 at random from the same communities (`random3`)."""
+    teacher = teacher_so_far()
     fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
     score = teacher.predict_proba(fresh.text.tolist()).max(axis=1)
     top = fresh.assign(score=score).sort_values("score", ascending=False).head(3000)
@@ -191,18 +197,10 @@ def round4(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
     words in training meetings (`long4`; long turns held friction at 13% in round 2), the 1,200
     unread Enron training messages a refitted teacher ranks highest (`teacher4`; 9% in round 3),
     and 200 at random from both (`random4`)."""
-    from friction.corpus import label_matrix, load_corpus
-    from friction.labels import DEFAULT_LABEL_IDS
-    from friction.model.baselines import TfidfBaseline
-
     fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
     committee = fresh[(fresh.source == "committee") & (fresh.text.map(words) >= 40)]
     enron = fresh[fresh.source == "enron"]
-    read = load_corpus(ROOT / "corpora" / "real" / "labels.csv")
-    written = load_corpus(ROOT / "corpora" / "train")
-    both = pd.concat([read[["text", "label_list"]], written[["text", "label_list"]]])
-    teacher = TfidfBaseline().fit(both.text.tolist(), label_matrix(both.label_list, DEFAULT_LABEL_IDS))
-    score = teacher.predict_proba(enron.text.tolist()).max(axis=1)
+    score = teacher_so_far().predict_proba(enron.text.tolist()).max(axis=1)
     top = enron.assign(score=score).sort_values("score", ascending=False).head(1200)
     rest = pd.concat([committee, top]).key
     rand = fresh[fresh.source.isin(["enron", "committee"]) & ~fresh.key.isin(rest)].sample(200, random_state=SEED + 5)

@@ -34,10 +34,11 @@ def main() -> None:
     read = load_real_corpus(recipe["real"], pool=read_pool(recipe["pool"] or DEFAULT_POOL))
     models = [FrictionClassifier.load(f, precision="fp32") for f in args.folders]
     model, metrics = finish(models, world_splits(recipe, read))
-    facts = json.loads((Path(args.folders[0]) / "config.json").read_text())
+    configs = [json.loads((Path(f) / "config.json").read_text()) for f in args.folders]
+    facts = configs[0]
     rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_positive_weight", "soup")}}
     # the card's "time to remake": each ingredient's own training plus this soup step
-    trained = sum(json.loads((Path(f) / "config.json").read_text()).get("total_seconds", 0) for f in args.folders)
+    trained = sum(c.get("total_seconds", 0) for c in configs)
     extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)},
              "total_seconds": round(trained + time.perf_counter() - t0)}
     save_with_screen(model, metrics, extra, recipe, args.recipe, args.output, log=print)
