@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="folder for the batches (must be outside the repository)")
     ap.add_argument("--batch", type=int, default=400)
     ap.add_argument("--double", type=int, default=1600, help="messages read by two annotators")
-    ap.add_argument("--round", type=int, default=1, choices=(1, 2, 3, 4))
+    ap.add_argument("--round", type=int, default=1, choices=(1, 2, 3, 4, 5))
     args = ap.parse_args()
     out = Path(args.out).resolve()
     if ROOT in out.parents or out == ROOT:
@@ -208,13 +208,29 @@ def round4(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
             **{k: "random4" for k in rand.key}}
 
 
+def round5(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
+    """Round 5, the last training turns of the kind the real test holds most: every unread
+    committee turn of 12-39 words in training meetings (`short5`; random committee turns held
+    friction at 7%, long ones 13-17%), the next 600 Enron training mails a teacher refitted with
+    round 4 ranks highest (`teacher5`), and 150 at random from both (`random5`)."""
+    fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
+    committee = fresh[(fresh.source == "committee") & (fresh.text.map(words) >= 12)]
+    enron = fresh[fresh.source == "enron"]
+    score = teacher_so_far().predict_proba(enron.text.tolist()).max(axis=1)
+    top = enron.assign(score=score).sort_values("score", ascending=False).head(600)
+    rest = pd.concat([committee, top]).key
+    rand = fresh[fresh.source.isin(["enron", "committee"]) & ~fresh.key.isin(rest)].sample(150, random_state=SEED + 6)
+    return {**{k: "short5" for k in committee.key}, **{k: "teacher5" for k in top.key},
+            **{k: "random5" for k in rand.key}}
+
+
 def write_next_round(pool: pd.DataFrame, out: Path, batch: int, rnd: int) -> None:
     """Append a later round to the sample and write its batches after the last ones (read once each)."""
     sample_csv = ROOT / "corpora" / "real" / "sample.csv"
     before = pd.read_csv(sample_csv)
     pool = pool.assign(pointer=pool.key.map(pointer))
     taken = set(pool.key[pool.pointer.isin(before.pointer)])
-    picked = {2: round2, 3: round3, 4: round4}[rnd](pool, taken)
+    picked = {2: round2, 3: round3, 4: round4, 5: round5}[rnd](pool, taken)
     new = pool[pool.key.isin(picked)].copy()
     new["stratum"] = new.key.map(picked)
     new = new.sample(frac=1.0, random_state=SEED + 3).reset_index(drop=True)
