@@ -33,3 +33,23 @@ def test_a_soup_of_a_model_with_itself_decides_as_that_model_and_is_scored_on_ev
     assert set(metrics) == {"written dev", "written test", "real dev", "real test", "real test (random stratum)"}
     assert metrics["written test"]["n"] == len(test)
     assert 0.0 <= metrics["real dev"]["any_friction"]["f1"] <= 1.0
+
+
+def test_worlds_thresholds_are_the_best_mean_of_each_worlds_dev_f1():
+    from friction.corpus import label_matrix
+    from friction.model.metrics import f1_thresholds
+
+    model = FrictionClassifier.load(default_model_path(), precision="fp32")
+    corpus = load_corpus(CHECKOUT_ROOT / "corpora" / "train")
+    dev = corpus[corpus.split == "dev"]
+    written, odd = dev.iloc[::2], dev.iloc[1::2]  # "real": mostly none, as real dev is
+    real = pd.concat([odd[odd.label_list.str.len() == 0], odd[odd.label_list.str.len() > 0].head(12)])
+    test = corpus[corpus.split == "test"].groupby("org").head(2).assign(stratum="random")
+    parts = {w: {"train": test.head(0), "dev": d.assign(world=w), "test": test}
+             for w, d in (("written", written), ("real", real))}
+    out, _ = finish([model], parts, thresholds="worlds", log=lambda line: None)
+    both = pd.concat([written, real])
+    proba, y = out.predict_proba(both.text.tolist()), label_matrix(both.label_list, out.label_ids)
+    expect = f1_thresholds(proba, y, ["written"] * len(written) + ["real"] * len(real))
+    assert np.array_equal(out.thresholds_, expect)
+    assert not np.array_equal(expect, f1_thresholds(proba, y))  # this dev is one where the rules differ

@@ -282,32 +282,24 @@ class FrictionClassifier:
         return out
 
     # ------------------------------------------------------------------ calibration
-    def calibrate(self, texts: Sequence[str], y: np.ndarray, contexts: Sequence[str] | None = None) -> "FrictionClassifier":
-        """Platt scaling per label, then the F1-best threshold per label, on held-out data."""
+    def calibrate(self, texts: Sequence[str], y: np.ndarray, contexts: Sequence[str] | None = None,
+                  groups: Sequence[str] | None = None) -> "FrictionClassifier":
+        """Platt scaling per label, then the F1-best threshold per label, on held-out data; with
+        `groups`, the threshold best on the mean of the groups' F1 (see `f1_thresholds`)."""
         from sklearn.linear_model import LogisticRegression
+
+        from .metrics import f1_thresholds
 
         logits = self.decision_function(texts, contexts=contexts)
         n = len(self.labels)
         self.calib_ = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (n, 1))
-        self.thresholds_ = np.full(n, 0.5, dtype=np.float32)
         for i in range(n):
             yi = y[:, i]
             if yi.min() == yi.max():
                 continue
             lr = LogisticRegression(C=100.0, max_iter=1000).fit(logits[:, [i]], yi)
             self.calib_[i] = [lr.coef_[0, 0], lr.intercept_[0]]
-        proba = self.calibrated(logits)
-        for i in range(n):
-            if y[:, i].max() == 0:
-                continue
-            best, best_t = -1.0, 0.5
-            for t in np.arange(0.10, 0.91, 0.025):
-                pred = proba[:, i] >= t
-                tp = float((pred & (y[:, i] == 1)).sum())
-                f1 = 2 * tp / max(1.0, pred.sum() + y[:, i].sum())
-                if f1 > best + 1e-9:
-                    best, best_t = f1, float(t)
-            self.thresholds_[i] = best_t
+        self.thresholds_ = f1_thresholds(self.calibrated(logits), y, groups)
         self.n_calibration_ = len(texts)
         return self
 

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "background": {"n": 3000, "weight": 0.3, "teacher_max": 0.5},
     "augment": {"share": 0.5},
     "settings": {"method": "finetune", "epochs": 3, "lr": 1.2e-4, "batch_size": 16, "max_length": 128, "seed": 0},
+    "thresholds": "pooled",  # "pooled": each label's F1-best threshold on written + real dev together;
+    # "worlds": the best mean of the two worlds' F1, so real dev's base rate weighs as much as written dev
     "soup": [],  # ingredients (recipe keys over this recipe), trained each and weight-averaged; [] = one model
 }
 
@@ -49,6 +51,8 @@ def load_recipe(path: str | Path) -> dict:
     unknown = set(doc) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"{path}: unknown recipe keys {', '.join(sorted(unknown))}")
+    if doc.get("thresholds", "pooled") not in ("pooled", "worlds"):
+        raise ValueError(f"{path}: thresholds must be pooled or worlds, not {doc['thresholds']!r}")
     recipe = {k: ({**v, **doc.get(k, {})} if isinstance(v, dict) else doc.get(k, v)) for k, v in DEFAULTS.items()}
     root = (path.parent / recipe["root"]).resolve()
     recipe["root"] = str(root)
@@ -142,7 +146,7 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
                   dev=(dev.text.tolist(), label_matrix(dev.label_list, ids)), progress=progress)
         models.append(model)
         data.append(train)
-    model, metrics = finish(models, parts, log=log)
+    model, metrics = finish(models, parts, thresholds=recipe["thresholds"], log=log)
     train = data[0]
     facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
              "training_data": {"sha256": data_hash(train), "n": len(train),
@@ -159,14 +163,16 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
     return model, metrics, facts
 
 
-def finish(models: list[FrictionClassifier], parts: dict, log=print) -> tuple[FrictionClassifier, dict]:
-    """One model from the trained ingredients (a weight soup, calibrated again on dev, when
-    there are several) and its figures on every split of both worlds."""
+def finish(models: list[FrictionClassifier], parts: dict, thresholds: str = "pooled",
+           log=print) -> tuple[FrictionClassifier, dict]:
+    """One model from the trained ingredients (a weight soup when there are several), calibrated
+    on dev by the `thresholds` rule (see DEFAULTS), and its figures on every split of both worlds."""
     ids = [lab.id for lab in DEFAULT_LABELS]
-    model = models[0]
-    if len(models) > 1:
+    model = FrictionClassifier.soup(models) if len(models) > 1 else models[0]
+    if len(models) > 1 or thresholds != "pooled":  # fit() already set pooled thresholds on this dev
         dev = dev_frame(parts)
-        model = FrictionClassifier.soup(models).calibrate(dev.text.tolist(), label_matrix(dev.label_list, ids))
+        model.calibrate(dev.text.tolist(), label_matrix(dev.label_list, ids),
+                        groups=dev.world.tolist() if thresholds == "worlds" else None)
     metrics = {}
     for world in ("written", "real"):
         for split in ("dev", "test"):
