@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=400)
     ap.add_argument("--double", type=int, default=1600, help="messages read by two annotators")
     ap.add_argument("--round", type=int, default=1, choices=(1, 2, 3, 4, 5))
+    ap.add_argument("--second", default=None, metavar="STRATUM=N,...",
+                    help="a blind second reading of N messages per stratum of a later round, e.g. long4=300")
     args = ap.parse_args()
     out = Path(args.out).resolve()
     if ROOT in out.parents or out == ROOT:
@@ -99,6 +101,9 @@ def main() -> None:
     pool = read_pool()
     long_enough = (pool["channel"] == "email") | (pool["text"].map(words) >= 4)
     pool = pool[long_enough].reset_index(drop=True)
+    if args.second:
+        return write_second_reading(pool, out, args.batch, dict(
+            (k, int(v)) for k, v in (part.split("=") for part in args.second.split(","))))
     if args.round >= 2:
         return write_next_round(pool, out, args.batch, args.round)
 
@@ -245,6 +250,29 @@ def write_next_round(pool: pd.DataFrame, out: Path, batch: int, rnd: int) -> Non
     print(json.dumps({f"round{rnd}_messages": len(new), "last_batch": nb,
                       "by_stratum": new.stratum.value_counts().to_dict(),
                       "by_source": new.source.value_counts().to_dict()}, indent=1))
+
+
+def write_second_reading(pool: pd.DataFrame, out: Path, batch: int, per_stratum: dict[str, int]) -> None:
+    """Batches for a blind second reading of messages already read once: N drawn at random per
+    stratum (not by their first labels, so agreement is measured on what was drawn), read by
+    sessions that did not read them first; marked `double` in sample.csv."""
+    sample_csv = ROOT / "corpora" / "real" / "sample.csv"
+    sample = pd.read_csv(sample_csv)
+    pool = pool.assign(pointer=pool.key.map(pointer))
+    manifest = pd.read_csv(out / "manifest.csv")
+    once = manifest.groupby("key").reading.max() == 1
+    cand = sample[~sample.double & sample.stratum.isin(per_stratum)].merge(pool[["pointer", "key", "channel", "text"]],
+                                                                           on="pointer", suffixes=("", "_pool"))
+    cand = cand[cand.key.isin(once[once].index)]
+    picked = pd.concat([g.sample(min(len(g), per_stratum[s]), random_state=SEED + 7) for s, g in cand.groupby("stratum")])
+    picked = picked.sample(frac=1.0, random_state=SEED + 8).reset_index(drop=True)
+    rows, nb = write_batches(picked[["key", "channel", "text"]].assign(reading=2), out, batch,
+                             int(manifest.batch.str[-2:].astype(int).max()))
+    pd.concat([manifest, pd.DataFrame(rows)]).to_csv(out / "manifest.csv", index=False)
+    sample.loc[sample.pointer.isin(picked.pointer), "double"] = True
+    sample.to_csv(sample_csv, index=False, float_format="%.3f")
+    print(json.dumps({"second_reading": len(picked), "last_batch": nb,
+                      "by_stratum": picked.stratum.value_counts().to_dict()}, indent=1))
 
 
 if __name__ == "__main__":
