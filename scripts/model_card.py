@@ -83,7 +83,9 @@ def main() -> None:
             f"- Recipe (`recipe.yaml` in this folder): fine-tuned end to end, {st.get('epochs')} epochs, lr "
             f"{st.get('lr')}, batch {st.get('batch_size')}, max {st.get('max_length')} tokens, weighted BCE "
             "(positive weight sqrt(neg/pos), 1-8), bf16 autocast where the CPU has it. Calibration: Platt per "
-            "label and F1-best thresholds on written dev + real dev together (most real messages are `none`)." +
+            "label, then " + ("per label the threshold best on the mean of written-dev and real-dev F1 (each world "
+                              "weighs the same; real dev is mostly `none`)." if rec.get("thresholds") == "worlds" else
+                              "F1-best thresholds on written dev + real dev together (most real messages are `none`).") +
             (f" A uniform weight soup of {len(rec['soup'])} such models (ingredients: " +
              "; ".join(json.dumps(i) for i in rec["soup"]) + "), calibrated again on both dev splits."
              if rec.get("soup") else ""),

@@ -36,7 +36,7 @@ def main() -> None:
     model, metrics = finish(models, world_splits(recipe, read), thresholds=recipe["thresholds"])
     configs = [json.loads((Path(f) / "config.json").read_text()) for f in args.folders]
     facts = configs[0]
-    rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_positive_weight", "soup")}}
+    rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_exclude_strata", "real_positive_weight", "thresholds", "soup")}}
     # the card's "time to remake": each ingredient's own training plus this soup step
     trained = sum(c.get("total_seconds", 0) for c in configs)
     extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)},

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "settings": {"method": "finetune", "epochs": 3, "lr": 1.2e-4, "batch_size": 16, "max_length": 128, "seed": 0},
     "thresholds": "pooled",  # "pooled": each label's F1-best threshold on written + real dev together;
     # "worlds": the best mean of the two worlds' F1, so real dev's base rate weighs as much as written dev
+    # (measured: more recall, more false alarms; scripts/experiments/threshold_rule.py)
     "soup": [],  # ingredients (recipe keys over this recipe), trained each and weight-averaged; [] = one model
 }
 
