@@ -75,8 +75,8 @@ def test_scores_are_probabilities_and_evidence_points_at_the_sentence(model):
 
 
 @pytest.mark.xfail(strict=True, reason="known weakness (model card): a neutral greeting sentence before a "
-                   "complaint can still pull the score under the threshold (the three-model soup misses "
-                   "2 of 7 clear messages with an opener, 0 of 7 with a closer); remove once fixed")
+                   "complaint can still pull the score under the threshold (the two-model soup misses "
+                   "3 of 7 clear messages with an opener, 0 of 7 with a closer); remove once fixed")
 def test_a_greeting_or_pleasantry_around_the_complaint_does_not_hide_it(model):
     for texts in ([f"Hi all, quick note before Friday. {CLEAR[lid]}" for lid in CLEAR],
                   [f"{CLEAR[lid]} Thanks, see you at Friday's review." for lid in CLEAR]):
@@ -136,6 +136,6 @@ def test_the_screen_passes_clear_friction(model):
 
 
 @pytest.mark.xfail(strict=True, reason="known weakness: the screen built for real text (threshold keeping 98% of "
-                   "the model's real-dev flags) passes 22% of real traffic and lets short logistics lines through (model card)")
+                   "the model's real-dev flags) passes 27% of real traffic and lets short logistics lines through (model card)")
 def test_the_screen_stops_small_talk(model):
     assert not model.screen.passes(["lunch at noon?", "thanks, see you tomorrow", "Meeting moved to room 4B."]).any()
