@@ -37,7 +37,7 @@ def test_a_soup_of_a_model_with_itself_decides_as_that_model_and_is_scored_on_ev
 
 def test_worlds_thresholds_are_the_best_mean_of_each_worlds_dev_f1():
     from friction.corpus import label_matrix
-    from friction.model.metrics import f1_thresholds
+    from friction.model.calibration import f1_thresholds
 
     model = FrictionClassifier.load(default_model_path(), precision="fp32")
     corpus = load_corpus(CHECKOUT_ROOT / "corpora" / "train")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from friction.model.metrics import f1_thresholds
+from friction.model.calibration import f1_thresholds
 
 
 def two_worlds():

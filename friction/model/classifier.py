@@ -285,28 +285,20 @@ class FrictionClassifier:
     def calibrate(self, texts: Sequence[str], y: np.ndarray, contexts: Sequence[str] | None = None,
                   groups: Sequence[str] | None = None) -> "FrictionClassifier":
         """Platt scaling per label, then the F1-best threshold per label, on held-out data; with
-        `groups`, the threshold best on the mean of the groups' F1 (see `f1_thresholds`)."""
-        from sklearn.linear_model import LogisticRegression
-
-        from .metrics import f1_thresholds
+        `groups`, the threshold best on the mean of the groups' F1 (see `calibration.f1_thresholds`)."""
+        from .calibration import f1_thresholds, platt_fit
 
         logits = self.decision_function(texts, contexts=contexts)
-        n = len(self.labels)
-        self.calib_ = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (n, 1))
-        for i in range(n):
-            yi = y[:, i]
-            if yi.min() == yi.max():
-                continue
-            lr = LogisticRegression(C=100.0, max_iter=1000).fit(logits[:, [i]], yi)
-            self.calib_[i] = [lr.coef_[0, 0], lr.intercept_[0]]
+        self.calib_ = platt_fit(logits, np.asarray(y))
         self.thresholds_ = f1_thresholds(self.calibrated(logits), y, groups)
         self.n_calibration_ = len(texts)
         return self
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from raw logits (per-label Platt scaling learned on dev)."""
-        z = logits * self.calib_[:, 0] + self.calib_[:, 1]
-        return 1.0 / (1.0 + np.exp(-z))
+        from .calibration import platt_apply
+
+        return platt_apply(logits, self.calib_)
 
     # ------------------------------------------------------------------ inference
     @torch.inference_mode()

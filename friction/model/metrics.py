@@ -21,30 +21,6 @@ def expected_calibration_error(y: np.ndarray, proba: np.ndarray, bins: int = 10)
     return float(ece)
 
 
-def f1_thresholds(proba: np.ndarray, y: np.ndarray, groups: Sequence[str] | None = None,
-                  grid: np.ndarray = np.arange(0.10, 0.91, 0.025), default: float = 0.5) -> np.ndarray:
-    """The F1-best threshold per label on held-out scores. With `groups` (one name per row, e.g.
-    the world a dev message comes from), each threshold maximises the mean of the groups' F1 for
-    that label (groups without a positive of it sit out), so a small group with a realistic base
-    rate weighs as much as a large half-friction one. Labels without positives keep `default`."""
-    y = np.asarray(y).astype(bool)
-    groups = np.asarray(groups) if groups is not None else np.zeros(len(y), dtype=int)
-    out = np.full(y.shape[1], default, dtype=np.float32)
-    for i in range(y.shape[1]):
-        parts = [g == groups for g in np.unique(groups) if y[g == groups, i].any()]
-        if not parts:
-            continue
-        best, best_t = -1.0, default
-        for t in grid:
-            pred = proba[:, i] >= t
-            f1 = np.mean([2 * float((pred[m] & y[m, i]).sum()) / max(1.0, pred[m].sum() + y[m, i].sum())
-                          for m in parts])
-            if f1 > best + 1e-9:
-                best, best_t = f1, float(t)
-        out[i] = best_t
-    return out
-
-
 def evaluate(y: np.ndarray, pred: np.ndarray, label_ids: Sequence[str], proba: np.ndarray | None = None,
              hard_negative: np.ndarray | None = None) -> dict:
     """A dict of figures; see `format_table` for how it is shown."""

@@ -27,23 +27,10 @@ sys.path.insert(0, str(ROOT))
 from friction.corpus import label_matrix  # noqa: E402
 from friction.labels import DEFAULT_LABEL_IDS  # noqa: E402
 from friction.model.classifier import FrictionClassifier  # noqa: E402
-from friction.model.metrics import evaluate, f1_thresholds  # noqa: E402
+from friction.model.calibration import f1_thresholds, platt_apply, platt_fit  # noqa: E402
+from friction.model.metrics import evaluate  # noqa: E402
 from friction.model.recipe import dev_frame, load_recipe, world_splits  # noqa: E402
 from friction.realtext import DEFAULT_POOL, load_real_corpus, read_pool  # noqa: E402
-
-
-def platt(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities by per-label Platt scaling, as FrictionClassifier.calibrate fits it."""
-    from sklearn.linear_model import LogisticRegression
-
-    out = np.empty_like(logits)
-    for i in range(logits.shape[1]):
-        if y[:, i].min() == y[:, i].max():
-            out[:, i] = 1 / (1 + np.exp(-logits[:, i]))
-            continue
-        lr = LogisticRegression(C=100.0, max_iter=1000).fit(logits[:, [i]], y[:, i])
-        out[:, i] = lr.predict_proba(logits[:, [i]])[:, 1]
-    return out
 
 
 def main() -> None:
@@ -69,7 +56,7 @@ def main() -> None:
             np.save(cached, logits)
     ids = list(DEFAULT_LABEL_IDS)
     y = label_matrix(dev.label_list, ids)
-    proba = platt(logits, y)
+    proba = platt_apply(logits, platt_fit(logits, y))
     worlds = dev.world.to_numpy()
     for rule in ("pooled", "worlds"):
         t = f1_thresholds(proba, y, worlds if rule == "worlds" else None)

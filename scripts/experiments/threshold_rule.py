@@ -33,14 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from friction.corpus import label_matrix, load_corpus  # noqa: E402
 from friction.model import load_model  # noqa: E402
+from friction.model.calibration import f1_thresholds  # noqa: E402
 from friction.model.metrics import evaluate  # noqa: E402
 from friction.realtext import load_real_corpus, read_pool  # noqa: E402
 
 GRID = np.arange(0.05, 0.91, 0.025)
-
-
-def f1(pred: np.ndarray, y: np.ndarray) -> float:
-    return 2 * float((pred & (y == 1)).sum()) / max(1.0, pred.sum() + y.sum())
 
 
 def figures(proba: dict, y: dict, t: np.ndarray, ids: list[str]) -> dict:
@@ -84,10 +81,8 @@ def main() -> None:
         return ((fig["written dev"][0] + fig["real dev"][1]) / 2 if ok else -1.0), fig
 
     shipped = clf.thresholds_.copy()
-    balanced = shipped.copy()
-    for i in range(len(ids)):
-        scores = [np.mean([f1(proba[k][:, i] >= t, y[k][:, i]) for k in dev if y[k][:, i].any()]) for t in GRID]
-        balanced[i] = GRID[int(np.argmax(scores))]
+    balanced = f1_thresholds(np.vstack([proba[k] for k in dev]), np.vstack([y[k] for k in dev]),
+                             sum(([k] * len(y[k]) for k in dev), []), grid=GRID)
     factors = np.arange(0.4, 1.21, 0.05)
     best_k = max(factors, key=lambda k: rule(shipped * k)[0])
     rules = {"pooled (shipped)": shipped, "mean of worlds per label": balanced,
