@@ -196,37 +196,47 @@ def round3(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
     return {**{k: "teacher" for k in top.key}, **{k: "random3" for k in rest.key}}
 
 
+def committee_and_enron(pool: pd.DataFrame, taken: set[str], min_words: int, n_teacher: int, n_random: int,
+                        seed: int, names: tuple[str, str, str]) -> dict[str, str]:
+    """Unread training messages of the two sources the real test holds most friction from: every
+    committee turn of `min_words`+ words, the `n_teacher` Enron mails a refitted teacher ranks
+    highest, and `n_random` more of both at random; strata named `names` in that order."""
+    fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
+    committee = fresh[(fresh.source == "committee") & (fresh.text.map(words) >= min_words)]
+    enron = fresh[fresh.source == "enron"]
+    score = teacher_so_far().predict_proba(enron.text.tolist()).max(axis=1)
+    top = enron.assign(score=score).sort_values("score", ascending=False).head(n_teacher)
+    rest = pd.concat([committee, top]).key
+    rand = fresh[fresh.source.isin(["enron", "committee"]) & ~fresh.key.isin(rest)].sample(n_random, random_state=seed)
+    return {**{k: names[0] for k in committee.key}, **{k: names[1] for k in top.key},
+            **{k: names[2] for k in rand.key}}
+
+
 def round4(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
     """Round 4, for positives of the kinds the real test holds most (committee turns, Enron mail,
     together 74% of its friction) while training had fewest: every unread committee turn of 40+
     words in training meetings (`long4`; long turns held friction at 13% in round 2), the 1,200
     unread Enron training messages a refitted teacher ranks highest (`teacher4`; 9% in round 3),
     and 200 at random from both (`random4`)."""
-    fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
-    committee = fresh[(fresh.source == "committee") & (fresh.text.map(words) >= 40)]
-    enron = fresh[fresh.source == "enron"]
-    score = teacher_so_far().predict_proba(enron.text.tolist()).max(axis=1)
-    top = enron.assign(score=score).sort_values("score", ascending=False).head(1200)
-    rest = pd.concat([committee, top]).key
-    rand = fresh[fresh.source.isin(["enron", "committee"]) & ~fresh.key.isin(rest)].sample(200, random_state=SEED + 5)
-    return {**{k: "long4" for k in committee.key}, **{k: "teacher4" for k in top.key},
-            **{k: "random4" for k in rand.key}}
+    return committee_and_enron(pool, taken, 40, 1200, 200, SEED + 5, ("long4", "teacher4", "random4"))
 
 
 def round5(pool: pd.DataFrame, taken: set[str]) -> dict[str, str]:
     """Round 5, the last training turns of the kind the real test holds most: every unread
     committee turn of 12-39 words in training meetings (`short5`; random committee turns held
-    friction at 7%, long ones 13-17%), the next 600 Enron training mails a teacher refitted with
-    round 4 ranks highest (`teacher5`), and 150 at random from both (`random5`)."""
-    fresh = pool[~pool.key.isin(taken) & (pool.split == "train") & (pool.text.map(words) >= 6)]
-    committee = fresh[(fresh.source == "committee") & (fresh.text.map(words) >= 12)]
-    enron = fresh[fresh.source == "enron"]
-    score = teacher_so_far().predict_proba(enron.text.tolist()).max(axis=1)
-    top = enron.assign(score=score).sort_values("score", ascending=False).head(600)
-    rest = pd.concat([committee, top]).key
-    rand = fresh[fresh.source.isin(["enron", "committee"]) & ~fresh.key.isin(rest)].sample(150, random_state=SEED + 6)
-    return {**{k: "short5" for k in committee.key}, **{k: "teacher5" for k in top.key},
-            **{k: "random5" for k in rand.key}}
+    friction at 7%, long ones 13-17%; the 40+ ones were all read in round 4), the next 600 Enron
+    training mails a teacher refitted with round 4 ranks highest (`teacher5`), and 150 at random
+    from both (`random5`)."""
+    return committee_and_enron(pool, taken, 12, 600, 150, SEED + 6, ("short5", "teacher5", "random5"))
+
+
+def append_batches(part: pd.DataFrame, out: Path, size: int) -> int:
+    """Write `part` as batches after the last ones and add them to the manifest; returns the
+    last batch number."""
+    manifest = pd.read_csv(out / "manifest.csv")
+    rows, last = write_batches(part, out, size, int(manifest.batch.str[-2:].astype(int).max()))
+    pd.concat([manifest, pd.DataFrame(rows)]).to_csv(out / "manifest.csv", index=False)
+    return last
 
 
 def write_next_round(pool: pd.DataFrame, out: Path, batch: int, rnd: int) -> None:
@@ -239,9 +249,7 @@ def write_next_round(pool: pd.DataFrame, out: Path, batch: int, rnd: int) -> Non
     new = pool[pool.key.isin(picked)].copy()
     new["stratum"] = new.key.map(picked)
     new = new.sample(frac=1.0, random_state=SEED + 3).reset_index(drop=True)
-    manifest = pd.read_csv(out / "manifest.csv")
-    rows, nb = write_batches(new.assign(reading=1), out, batch, int(manifest.batch.str[-2:].astype(int).max()))
-    pd.concat([manifest, pd.DataFrame(rows)]).to_csv(out / "manifest.csv", index=False)
+    nb = append_batches(new.assign(reading=1), out, batch)
     keep = pd.DataFrame({"pointer": new.pointer, "source": new.source,
                          "community": [public_community(s, c) for s, c in zip(new.source, new.community)],
                          "split": new.split, "channel": new.channel, "stratum": new.stratum,
@@ -266,9 +274,7 @@ def write_second_reading(pool: pd.DataFrame, out: Path, batch: int, per_stratum:
     cand = cand[cand.key.isin(once[once].index)]
     picked = pd.concat([g.sample(min(len(g), per_stratum[s]), random_state=SEED + 7) for s, g in cand.groupby("stratum")])
     picked = picked.sample(frac=1.0, random_state=SEED + 8).reset_index(drop=True)
-    rows, nb = write_batches(picked[["key", "channel", "text"]].assign(reading=2), out, batch,
-                             int(manifest.batch.str[-2:].astype(int).max()))
-    pd.concat([manifest, pd.DataFrame(rows)]).to_csv(out / "manifest.csv", index=False)
+    nb = append_batches(picked[["key", "channel", "text"]].assign(reading=2), out, batch)
     sample.loc[sample.pointer.isin(picked.pointer), "double"] = True
     sample.to_csv(sample_csv, index=False, float_format="%.3f")
     print(json.dumps({"second_reading": len(picked), "last_batch": nb,

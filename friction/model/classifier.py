@@ -15,6 +15,7 @@ import torch
 
 from ..labels import DEFAULT_LABELS, Label
 from ..settings import current_settings
+from .calibration import f1_thresholds, platt_apply, platt_fit
 from .encoder import Encoder, native_bf16, set_threads
 
 FORMAT_VERSION = 1
@@ -285,9 +286,7 @@ class FrictionClassifier:
     def calibrate(self, texts: Sequence[str], y: np.ndarray, contexts: Sequence[str] | None = None,
                   groups: Sequence[str] | None = None) -> "FrictionClassifier":
         """Platt scaling per label, then the F1-best threshold per label, on held-out data; with
-        `groups`, the threshold best on the mean of the groups' F1 (see `calibration.f1_thresholds`)."""
-        from .calibration import f1_thresholds, platt_fit
-
+        `groups`, the threshold best on the mean of the groups' F1 (see `f1_thresholds`)."""
         logits = self.decision_function(texts, contexts=contexts)
         self.calib_ = platt_fit(logits, np.asarray(y))
         self.thresholds_ = f1_thresholds(self.calibrated(logits), y, groups)
@@ -296,8 +295,6 @@ class FrictionClassifier:
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from raw logits (per-label Platt scaling learned on dev)."""
-        from .calibration import platt_apply
-
         return platt_apply(logits, self.calib_)
 
     # ------------------------------------------------------------------ inference
