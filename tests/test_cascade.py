@@ -90,3 +90,24 @@ def test_build_screen_makes_a_trained_folder_cascade_ready(tmp_path):
     assert pipe.screen.tuning_["written dev"]["recall"] >= 0.98
     texts = ["lunch at noon?", "We lost the renewal because support sat on the escalation for two weeks. That is on them."]
     assert pipe.screen.passes(texts).tolist() == [False, True]
+
+
+def test_a_convolutional_screen_learns_the_complaint_and_round_trips_through_its_folder(tmp_path):
+    from transformers import AutoTokenizer
+
+    from friction.model.conv_screen import ConvScreen
+
+    s = ConvScreen(filters=16, epochs=15, lr=1e-2, embedding_lr=1e-2, seed=0)  # a toy set: few steps
+    s.tokenizer_ = AutoTokenizer.from_pretrained(default_model_path() / "encoder", local_files_only=True)
+    s.vectors_ = np.random.default_rng(0).normal(size=(s.tokenizer_.vocab_size, 8)).astype(np.float16).astype(np.float32)
+    train = frame("train", 300, 0)
+    s.fit(train["text"].tolist(), (train["label_list"].map(len) > 0).to_numpy())
+    dev = frame("dev", 100, 3)
+    p, bad = s.predict_proba(dev["text"].tolist()), (dev["label_list"].map(len) > 0).to_numpy()
+    assert p[bad].min() > p[~bad].max()  # the complaint phrase decides, wherever it sits
+    s.threshold_ = float((p[bad].min() + p[~bad].max()) / 2)
+    s.save(tmp_path / "screen")
+    again = FrictionScreen.load(tmp_path / "screen")
+    assert isinstance(again, ConvScreen) and again.params() == s.params()
+    np.testing.assert_allclose(again.predict_proba(dev["text"].tolist()), p, atol=1e-6)
+    assert (again.passes(dev["text"].tolist()) == bad).all()

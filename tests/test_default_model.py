@@ -136,6 +136,7 @@ def test_the_screen_passes_clear_friction(model):
 
 
 @pytest.mark.xfail(strict=True, reason="known weakness: the screen built for real text (threshold keeping 98% of "
-                   "the model's real-dev flags) passes 27% of real traffic and lets short logistics lines through (model card)")
+                   "the model's real-dev flags) passes 17% of real traffic and still lets 'Meeting moved to room 4B.' "
+                   "through (model card)")
 def test_the_screen_stops_small_talk(model):
     assert not model.screen.passes(["lunch at noon?", "thanks, see you tomorrow", "Meeting moved to room 4B."]).any()

@@ -521,6 +521,9 @@ class FrictionClassifier:
         model.thresholds_ = heads["thresholds"].float().numpy()
         model.config_ = cfg
         model.path_ = str(path)
+        for key, value in cfg.get("training", {}).items():  # so a load + save keeps the card's facts
+            if value is not None:
+                setattr(model, f"{key}_", value)
         inference = cfg.get("inference", {})
         model.inference_ = dict(inference)
         model.pooling = inference.get("pooling", "message")

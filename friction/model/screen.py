@@ -99,8 +99,8 @@ class FrictionScreen:
 
     @classmethod
     def load(cls, path: str | Path):
-        """The screen saved in a model folder (this kind or the static-embedding one, as its
-        screen.json says), or None when the folder has none."""
+        """The screen saved in a model folder (this kind, the static-embedding or the
+        convolutional one, as its screen.json says), or None when the folder has none."""
         from safetensors.numpy import load_file
 
         path = Path(path)
@@ -111,6 +111,10 @@ class FrictionScreen:
             from .static_screen import StaticScreen
 
             return StaticScreen.load(path, cfg)
+        if cfg.get("kind", "").startswith("convolution"):
+            from .conv_screen import ConvScreen
+
+            return ConvScreen.load(path, cfg)
         arrays = load_file(str(path / "screen.safetensors"))
         s = cls(C=cfg.get("C", 4.0))
         s.idf_, s.coef_ = arrays["idf"], arrays["coef"]

@@ -22,6 +22,25 @@ KIND = "static token embeddings from the fine-tuned encoder + logistic regressio
 MAX_TOKENS = 256
 
 
+def token_vectors(encoder, dims: int = 64, batch: int = 1024) -> np.ndarray:
+    """(vocab, dims) float32, fp16-exact: every token read alone by the encoder ([CLS] token
+    [SEP]), its output vector kept, reduced by PCA. The static screens' shared starting point."""
+    import torch
+    from sklearn.decomposition import PCA
+
+    tok = encoder.tokenizer
+    n = tok.vocab_size
+    vecs = np.zeros((n, encoder.dim), np.float32)
+    device = next(encoder.model.parameters()).device
+    with torch.inference_mode():
+        for s in range(0, n, batch):
+            ids = torch.arange(s, min(n, s + batch))
+            inp = torch.stack([torch.full_like(ids, tok.cls_token_id), ids, torch.full_like(ids, tok.sep_token_id)], 1)
+            inp = inp.to(device)
+            vecs[s:s + len(ids)] = encoder.hidden(inp, torch.ones_like(inp))[:, 1].float().cpu().numpy()
+    return PCA(dims, random_state=0).fit_transform(vecs).astype(np.float16).astype(np.float32)
+
+
 class StaticScreen:
     """fit / predict_proba / passes / save / load, like FrictionScreen."""
 
@@ -29,24 +48,11 @@ class StaticScreen:
         self.C, self.dims = C, dims
 
     @classmethod
-    def from_encoder(cls, encoder, C: float = 10.0, dims: int = 64, batch: int = 1024) -> "StaticScreen":
-        """Distil the token vectors: [CLS] token [SEP] through the encoder, the token's output."""
-        import torch
-        from sklearn.decomposition import PCA
-
-        tok = encoder.tokenizer
-        n = tok.vocab_size
-        vecs = np.zeros((n, encoder.dim), np.float32)
-        device = next(encoder.model.parameters()).device
-        with torch.inference_mode():
-            for s in range(0, n, batch):
-                ids = torch.arange(s, min(n, s + batch))
-                inp = torch.stack([torch.full_like(ids, tok.cls_token_id), ids, torch.full_like(ids, tok.sep_token_id)], 1)
-                inp = inp.to(device)
-                vecs[s:s + len(ids)] = encoder.hidden(inp, torch.ones_like(inp))[:, 1].float().cpu().numpy()
+    def from_encoder(cls, encoder, vectors: np.ndarray | None = None, C: float = 10.0, dims: int = 64) -> "StaticScreen":
+        """Start from the encoder's static token vectors (`token_vectors`, computed when not given)."""
         screen = cls(C=C, dims=dims)
-        screen.tokenizer_ = tok
-        screen.vectors_ = PCA(dims, random_state=0).fit_transform(vecs).astype(np.float16).astype(np.float32)
+        screen.tokenizer_ = encoder.tokenizer
+        screen.vectors_ = vectors if vectors is not None else token_vectors(encoder, dims)
         return screen
 
     def _ids(self, texts: Sequence[str]) -> list[list[int]]:
