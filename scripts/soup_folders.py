@@ -32,7 +32,7 @@ def main() -> None:
     t0 = time.perf_counter()
     recipe = load_recipe(args.recipe)
     read = load_real_corpus(recipe["real"], pool=read_pool(recipe["pool"] or DEFAULT_POOL))
-    models = [FrictionClassifier.load(f, precision="fp32") for f in args.folders]
+    models = [FrictionClassifier.load(f, precision="fp32", exact=True) for f in args.folders]
     model, metrics = finish(models, world_splits(recipe, read), thresholds=recipe["thresholds"])
     configs = [json.loads((Path(f) / "config.json").read_text()) for f in args.folders]
     facts = configs[0]

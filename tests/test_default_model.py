@@ -92,7 +92,7 @@ def test_bf16_inference_agrees_with_fp32():
     from friction.model.classifier import FrictionClassifier
 
     texts = list(CLEAR.values()) + HARD_NEGATIVES
-    fp32 = FrictionClassifier.load(default_model_path(), precision="fp32")
+    fp32 = FrictionClassifier.load(default_model_path(), precision="fp32", exact=True)  # not the int8 runtime
     bf16 = FrictionClassifier.load(default_model_path(), precision="bf16")
     assert fp32.precision_ == "fp32" and bf16.precision_ == "bf16"
     assert np.abs(fp32.decision_function(texts) - bf16.decision_function(texts)).max() < 0.5

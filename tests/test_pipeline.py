@@ -27,7 +27,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_model(default_model_path(), precision="fp32")
+    return load_model(default_model_path(), precision="fp32", exact=True)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_the_shipped_folder_loads_as_screen_classifier_evidence(shipped):
 
 
 def test_saved_and_reloaded_the_pipeline_decides_the_same_with_its_screen(shipped, resaved):
-    again = load_model(resaved, precision="fp32")
+    again = load_model(resaved, precision="fp32", exact=True)
     assert again.names == shipped.names
     assert again.screen.threshold_ == shipped.screen.threshold_
     np.testing.assert_array_equal(again.screen.predict_proba(TEXTS), shipped.screen.predict_proba(TEXTS))
@@ -125,9 +125,39 @@ def test_onnx_int8_decides_like_fp32_on_clear_messages(tmp_path, monkeypatch):
     onnx = load_model(default_model_path(), precision="fp32").without("screen")
     monkeypatch.setenv("FRICTION_RUNTIME", "torch")
     refresh_settings()
-    fp32 = load_model(default_model_path(), precision="fp32").without("screen")
+    fp32 = load_model(default_model_path(), precision="fp32", exact=True).without("screen")
     assert onnx.runtime == "onnx-int8" and fp32.runtime == "torch-fp32"
     assert list(tmp_path.rglob("encoder.int8.onnx"))  # exported once, cached outside the folder
     a, b = onnx.predict_proba(TEXTS), fp32.predict_proba(TEXTS)
     assert np.abs(a - b).max() < 0.1  # calibrated scores; int8 moves large logits by up to ~1.2
     assert (onnx.predict(TEXTS) == fp32.predict(TEXTS)).mean() >= 0.95
+
+
+def test_a_folder_that_chose_int8_runs_it_but_trains_and_saves_from_its_own_weights(shipped, tmp_path, monkeypatch):
+    from friction.model import runtime
+
+    monkeypatch.setenv("FRICTION_PRECISION", "fp32")  # an ordinary CPU
+    monkeypatch.delenv("FRICTION_INT8", raising=False)
+    refresh_settings()
+    assert runtime.choose({"precision": "auto", "int8": True}) == "torch-int8"
+    assert runtime.choose({"precision": "auto", "int8": True}, exact=True) == "torch-fp32"
+    int8 = load_model(default_model_path(), precision="fp32").without("screen")
+    exact = load_model(default_model_path(), precision="fp32", exact=True).without("screen")
+    assert int8.runtime == "torch-int8" and exact.runtime == "torch-fp32"
+    quantised = [n for n, m in int8.classifier.encoder_.model.named_modules() if "quantized" in type(m).__module__]
+    assert quantised and all(".attention." in f".{n}." for n in quantised)  # the feed-forward layers stay fp32
+    assert (int8.predict(TEXTS) == exact.predict(TEXTS)).mean() >= 0.95
+    with pytest.raises(ValueError, match="cannot be saved"):
+        int8.to_disk(tmp_path / "copy")
+
+
+def test_a_token_budget_set_and_then_dropped_is_saved_as_dropped(resaved, tmp_path):
+    pipe = load_model(resaved, precision="fp32", exact=True)
+    pipe.classifier.windows_per_message = 3
+    pipe.to_disk(tmp_path / "budget")
+    again = load_model(tmp_path / "budget", precision="fp32", exact=True)
+    assert again.classifier.windows_per_message == 3
+    again.classifier.windows_per_message = None
+    again.to_disk(tmp_path / "budget")
+    cfg = json.loads((tmp_path / "budget" / "config.json").read_text())
+    assert "windows_per_message" not in cfg["inference"] and cfg["inference"]["int8"] is True

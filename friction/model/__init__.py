@@ -20,10 +20,11 @@ def default_model_path() -> Path:
     return Path(current_settings().model or shipped_model_dir())
 
 
-def load_model(path: str | Path | None = None, precision: str | None = None) -> FrictionPipeline:
+def load_model(path: str | Path | None = None, precision: str | None = None, exact: bool = False) -> FrictionPipeline:
     """The pipeline a saved model folder describes (the shipped default without a path):
-    screen -> classifier -> evidence, as its config.json names them."""
-    return FrictionPipeline.from_disk(_model_folder(path), precision=precision)
+    screen -> classifier -> evidence, as its config.json names them. `exact`: the folder's own
+    weights, never the int8 runtime its settings may choose (to train from it or save it)."""
+    return FrictionPipeline.from_disk(_model_folder(path), precision=precision, exact=exact)
 
 
 def model_identity(path: str | Path | None = None) -> tuple[str, list[str]]:

@@ -170,7 +170,7 @@ def make_cascade_ready(folder: str | Path, recipe_file: str | Path | None = None
 
     folder = Path(folder)
     recipe_file = recipe_file or (folder / "recipe.yaml" if (folder / "recipe.yaml").exists() else None)
-    model = FrictionPipeline.from_disk(folder, precision="fp32").classifier
+    model = FrictionPipeline.from_disk(folder, precision="fp32", exact=True).classifier
     if recipe_file:
         screen = screen_for_recipe(load_recipe(recipe_file), encoder=model.encoder_, log=log, model=model)
     else:

@@ -116,7 +116,7 @@ class FrictionClassifier:
         base = Path(self.base) if self.base else None
         if base is not None and (base / "config.json").exists() and (base / "encoder").is_dir():
             self.encoder_ = Encoder(base / "encoder")
-            prior = FrictionClassifier.load(base, encoder=self.encoder_, precision="fp32")
+            prior = FrictionClassifier.load(base, encoder=self.encoder_, precision="fp32", exact=True)
         else:
             self.encoder_ = Encoder(base)
             prior = None
@@ -445,13 +445,19 @@ class FrictionClassifier:
         return fall, self.calibrated(own)
 
     def quantize(self) -> "FrictionClassifier":
-        """int8 dynamic quantisation of every Linear layer (CPU inference only): weights stored in
-        8 bits, activations quantised on the fly. Faster on CPUs; check accuracy before keeping it."""
+        """int8 dynamic quantisation of the attention layers' Linear projections (CPU inference
+        only): weights stored in 8 bits, activations quantised on the fly. Not the feed-forward
+        layers: on the shipped two-model soup (2 cores, fp32 baseline) every Linear in int8 ran
+        1.49x but lost 2.4 points of written-test macro-F1, the feed-forward ones alone 1.37x and
+        2.7 points, the attention ones alone 1.19x and 0.03 point (real test 0.46). Check the
+        quality rule before keeping it (scripts/experiments/compare_runtimes.py --write)."""
         if getattr(self, "device_", "cpu") != "cpu":
             return self
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
-        self.encoder_.model = quantize_dynamic(self.encoder_.model, {torch.nn.Linear}, dtype=torch.qint8)
+        attention = {name: default_dynamic_qconfig for name, mod in self.encoder_.model.named_modules()
+                     if isinstance(mod, torch.nn.Linear) and ".attention." in f".{name}."}
+        self.encoder_.model = quantize_dynamic(self.encoder_.model, attention, dtype=torch.qint8)
         self.quantized_ = True
         self.runtime_ = "torch-int8"
         return self
@@ -462,6 +468,8 @@ class FrictionClassifier:
         versions), heads.safetensors, encoder/ (fp16 safetensors + tokenizer). No pickles."""
         from safetensors.torch import save_file
 
+        if getattr(self, "quantized_", False):
+            raise ValueError("an int8-quantised model cannot be saved: load its folder with exact=True")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.encoder_.save(path / "encoder")
@@ -485,19 +493,22 @@ class FrictionClassifier:
         }
         # what a load + save must not lose: the card's facts and the inference settings
         carried = {k: v for k, v in getattr(self, "config_", {}).items() if k not in config and k != "pipeline"}
-        config = {**carried, **config, "inference": self.inference_settings()}
+        config = {**config, "inference": self.inference_settings(), **carried}
         config.update(extra or {})
         (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         if metrics is not None:
             (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path, encoder: Encoder | None = None, precision: str | None = None) -> "FrictionClassifier":
+    def load(cls, path: str | Path, encoder: Encoder | None = None, precision: str | None = None,
+             exact: bool = False) -> "FrictionClassifier":
         """Load a saved folder; no training code runs and nothing is unpickled.
 
         `precision` (auto | fp32 | bf16; default: the folder's "inference" setting, else auto) is
         the dtype inference runs in; "auto" picks bf16 on CPUs with native bf16 (see the model
-        card for the accuracy check). Training always continues in fp32."""
+        card for the accuracy check). Training always continues in fp32. `exact` keeps the folder's
+        own weights in PyTorch even where its inference settings choose int8 (see runtime.choose):
+        what training from a folder, distilling its screen or saving it again needs."""
         from safetensors.torch import load_file
 
         path = Path(path)
@@ -531,14 +542,14 @@ class FrictionClassifier:
         if model.device_ == "cpu":
             from .runtime import apply_runtime
 
-            apply_runtime(model, path, inference, precision)
+            apply_runtime(model, path, inference, precision, exact)
         return model
 
     def inference_settings(self) -> dict:
         """The folder's "inference" settings as loaded (the configured choice, e.g. precision
         "auto", not what this CPU resolved it to), plus those set since."""
         out = {k: v for k, v in getattr(self, "inference_", {"int8": False, "precision": "auto"}).items()
-               if k not in ("pooling", "max_windows")}
+               if k not in ("pooling", "max_windows", "windows_per_message")}  # the attributes below win
         if getattr(self, "pooling", "message") != "message":
             out["pooling"] = self.pooling
         if getattr(self, "windows_per_message", None):

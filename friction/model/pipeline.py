@@ -237,11 +237,11 @@ class FrictionPipeline:
     save = to_disk
 
     @classmethod
-    def from_disk(cls, path: str | Path, precision: str | None = None) -> "FrictionPipeline":
-        """Load a folder. A folder from before pipelines (no "pipeline" in its config) gets
-        screen (when it has screen/) -> classifier -> evidence."""
+    def from_disk(cls, path: str | Path, precision: str | None = None, exact: bool = False) -> "FrictionPipeline":
+        """Load a folder (`exact`: see FrictionClassifier.load). A folder from before pipelines
+        (no "pipeline" in its config) gets screen (when it has screen/) -> classifier -> evidence."""
         path = Path(path)
-        model = FrictionClassifier.load(path, precision=precision)
+        model = FrictionClassifier.load(path, precision=precision, exact=exact)
         entries = model.config_.get("pipeline")
         if entries is None:
             entries = ([{"name": "screen", "path": "screen"}] if (path / "screen" / "screen.json").exists() else []) + \

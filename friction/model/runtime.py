@@ -37,11 +37,14 @@ def onnx_available() -> bool:
     return True
 
 
-def choose(inference: dict, precision: str | None = None) -> str:
-    """The runtime name for this CPU and these settings, without loading anything."""
+def choose(inference: dict, precision: str | None = None, exact: bool = False) -> str:
+    """The runtime name for this CPU and these settings, without loading anything. `exact`: the
+    folder's own weights in PyTorch, never an int8 copy (to train from, distil from or save)."""
     wanted = current_settings().runtime
     if inference_dtype(precision or inference.get("precision", "auto")) == torch.bfloat16 and wanted != "onnx":
         return "torch-bf16"
+    if exact:
+        return "torch-fp32"
     if wanted != "torch" and (inference.get("onnx_int8") or wanted == "onnx") and onnx_available():
         return "onnx-int8"
     if inference.get("int8") and current_settings().int8:
@@ -49,9 +52,9 @@ def choose(inference: dict, precision: str | None = None) -> str:
     return "torch-fp32"
 
 
-def apply_runtime(model, path: Path, inference: dict, precision: str | None = None) -> str:
+def apply_runtime(model, path: Path, inference: dict, precision: str | None = None, exact: bool = False) -> str:
     """Set `model` (a FrictionClassifier on the CPU) up for the chosen runtime; returns its name."""
-    name = choose(inference, precision)
+    name = choose(inference, precision, exact)
     if name == "torch-int8":
         model.quantize()
     elif name == "onnx-int8":

@@ -1,7 +1,8 @@
 """Which runtime and reading budget should the transformer use on CPUs without native bf16?
 Macro-F1 on the written and the real test splits and messages/s on real traffic (one core), for
-PyTorch fp32 and bf16, ONNX Runtime int8 (dynamic quantisation of the exported encoder), and a
-token budget for long messages (at most N windows of 128 tokens: the first ones and the last),
+PyTorch fp32 and bf16, PyTorch int8 (dynamic quantisation of the attention layers,
+`FrictionClassifier.quantize`), ONNX Runtime int8 (dynamic quantisation of the exported encoder),
+and a token budget for long messages (at most N windows of 128 tokens: the first ones and the last),
 all measured in this one process against fp32.
 
     pip install -e ".[onnx]"          # onnxruntime + onnx, optional
@@ -10,7 +11,7 @@ all measured in this one process against fp32.
 The quality rule (issue 11): a cheaper option is kept only if macro-F1 stays within 0.5 point of
 fp32 on both test splits. One-off experiment; its verdicts are recorded in the model folder.
 `--write` records the verdicts in the folder's inference settings
-("onnx_int8", "windows_per_message"), which the runtime chooser reads at load time (friction/model/runtime.py).
+("int8", "onnx_int8", "windows_per_message"), which the runtime chooser reads at load time (friction/model/runtime.py).
 """
 
 from __future__ import annotations
@@ -49,14 +50,16 @@ def main() -> None:
     traffic = real_traffic(args.traffic, seed=3)["text"].tolist()
 
     def load(runtime: str, precision: str, windows: int | None = None) -> FrictionClassifier:
-        os.environ["FRICTION_RUNTIME"] = runtime
+        os.environ["FRICTION_RUNTIME"] = "torch" if runtime == "torch-int8" else runtime
         refresh_settings()  # settings are read once per process: read the changed variable
-        m = FrictionClassifier.load(args.model, precision=precision)
+        m = FrictionClassifier.load(args.model, precision=precision, exact=runtime != "onnx")  # int8 where asked
         m.windows_per_message = windows
-        return m
+        return m.quantize() if runtime == "torch-int8" else m
 
     options = [("torch fp32", "torch", "fp32", None), ("torch bf16", "torch", "bf16", None),
-               (f"torch fp32, {args.windows} windows", "torch", "fp32", args.windows)]
+               (f"torch fp32, {args.windows} windows", "torch", "fp32", args.windows),
+               ("torch int8 attention", "torch-int8", "fp32", None),
+               (f"torch int8 attention, {args.windows} windows", "torch-int8", "fp32", args.windows)]
     if onnx_available():
         options.append(("onnx int8", "onnx", "fp32", None))
     else:
@@ -86,10 +89,14 @@ def main() -> None:
     if args.write:
         from friction.model.pipeline import FrictionPipeline
 
-        pipe = FrictionPipeline.from_disk(args.model, precision="fp32")
+        pipe = FrictionPipeline.from_disk(args.model, precision="fp32", exact=True)
         inference = pipe.classifier.inference_
         inference["onnx_int8"] = bool(verdicts.get("onnx int8", inference.get("onnx_int8", False)))
-        pipe.classifier.windows_per_message = args.windows if verdicts[f"torch fp32, {args.windows} windows"] else None
+        int8 = inference["int8"] = bool(verdicts["torch int8 attention"])
+        # options were judged alone; a budget is kept only if it also holds beside the int8 kept
+        windows_ok = verdicts[f"torch fp32, {args.windows} windows"] and (
+            not int8 or verdicts[f"torch int8 attention, {args.windows} windows"])
+        pipe.classifier.windows_per_message = args.windows if windows_ok else None
         pipe.to_disk(args.model)
         print(f"recorded in {args.model}/config.json: {pipe.classifier.inference_settings()}")
 
