@@ -492,7 +492,7 @@ class FrictionClassifier:
             "versions": _versions(),
         }
         # what a load + save must not lose: the card's facts and the inference settings
-        carried = {k: v for k, v in getattr(self, "config_", {}).items() if k not in config and k != "pipeline"}
+        carried = {k: v for k, v in getattr(self, "config_", {}).items() if k not in config and k not in ("pipeline", "inference")}
         config = {**config, "inference": self.inference_settings(), **carried}
         config.update(extra or {})
         (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
