@@ -39,7 +39,8 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a[COLS], b[COLS])
     scores = [c for c in a.columns if c.startswith("score_")]
     # same decisions; bf16 sums in another order under another thread count, so scores agree to 1e-3
-    assert (a[scores] - b[scores]).abs().max().max() < 1e-3
+    # (int8, the runtime of CPUs without bf16, to 1e-2: 4e-3 measured with FRICTION_PRECISION=fp32)
+    assert (a[scores] - b[scores]).abs().max().max() < 1e-2
     flags = [c for c in a.columns if c.startswith("flag_")]
     pd.testing.assert_frame_equal(a[flags], b[flags])
 

@@ -457,7 +457,8 @@ class FrictionClassifier:
 
         attention = {name: default_dynamic_qconfig for name, mod in self.encoder_.model.named_modules()
                      if isinstance(mod, torch.nn.Linear) and ".attention." in f".{name}."}
-        self.encoder_.model = quantize_dynamic(self.encoder_.model, attention, dtype=torch.qint8)
+        self.encoder_.model = quantize_dynamic(self.encoder_.model.float(), attention, dtype=torch.qint8)
+        self.precision_ = "fp32"  # activations and the other layers
         self.quantized_ = True
         self.runtime_ = "torch-int8"
         return self
