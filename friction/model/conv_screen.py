@@ -166,7 +166,7 @@ class ConvScreen:
         from transformers import AutoTokenizer
 
         path = Path(path)
-        names = ("filters", "kernels", "dropout", "epochs", "lr", "embedding_lr", "positive_weight", "seed")
+        names = tuple(cls().params())  # the constructor's settings, as save() wrote them
         s = cls(**{k: cfg[k] for k in names if k in cfg})
         s.net_ = _Net(int(cfg["vocab"]), int(cfg["dims"]), s.filters, s.kernels, s.dropout)
         s.net_.load_state_dict({k: v.float() for k, v in load_file(str(path / "screen.safetensors")).items()})
