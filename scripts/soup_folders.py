@@ -7,7 +7,9 @@ ingredient's keys), so a soup costs no second training:
     python scripts/soup_folders.py models/default/recipe.yaml A B -o models/default
 
 The soup is calibrated again on written dev + real dev, scored on every split, given its screen
-and saved with the recipe.
+and saved with the recipe. Given one folder, it is calibrated again with the recipe's pooling
+and thresholds rule (and given a new screen): how a recipe change that needs no training
+reaches a folder.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ def main() -> None:
     recipe = load_recipe(args.recipe)
     read = load_real_corpus(recipe["real"], pool=read_pool(recipe["pool"] or DEFAULT_POOL))
     models = [FrictionClassifier.load(f, precision="fp32", exact=True) for f in args.folders]
-    model, metrics = finish(models, world_splits(recipe, read), thresholds=recipe["thresholds"])
+    model, metrics = finish(models, world_splits(recipe, read), thresholds=recipe["thresholds"],
+                             pooling=recipe["pooling"])
     configs = [json.loads((Path(f) / "config.json").read_text()) for f in args.folders]
     facts = configs[0]
-    rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_exclude_strata", "real_positive_weight", "thresholds", "soup")}}
+    rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_exclude_strata", "real_positive_weight", "thresholds", "pooling", "soup")}}
     # the card's "time to remake": each ingredient's own training plus this soup step
     trained = sum(c.get("total_seconds", 0) for c in configs)
     extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)},

@@ -131,6 +131,37 @@ def test_token_contributions_add_up_to_the_message_logit(model):
     assert np.allclose(every[1:-1], contrib, atol=1e-4)  # the text's own tokens, in order
 
 
+def test_drop_edge_pooling_is_the_message_read_without_its_greeting_or_sign_off():
+    """drop_edge scores a message as the higher of its whole reading and that reading with the
+    first or the last sentence's tokens left out; checked against the encoder's hidden states
+    directly (mean of the kept tokens' head outputs), for a greeting + complaint + sign-off."""
+    import numpy as np
+    import torch
+
+    from friction.model.classifier import FrictionClassifier
+
+    clf = FrictionClassifier.load(default_model_path(), precision="fp32", exact=True)
+    greeting, complaint, sign_off = "Hi all, quick note before Friday.", CLEAR["blame"], "Thanks, see you soon."
+    text = f"{greeting} {complaint} {sign_off}"
+    enc = clf.encoder_.tokenizer([text], return_tensors="pt", return_offsets_mapping=True)
+    offsets = enc.pop("offset_mapping")[0].numpy()
+    with torch.inference_mode():
+        hidden = clf.encoder_.hidden(enc["input_ids"], enc["attention_mask"])[0].float()
+        every = (hidden @ clf.head_.weight.T.float()).numpy() + clf.head_.bias.detach().float().numpy()
+    real = offsets[:, 1] > offsets[:, 0]
+    first = real & (offsets[:, 1] <= len(greeting))
+    last = real & (offsets[:, 0] >= len(text) - len(sign_off))
+    expect = np.max([every.mean(0), every[real & ~first].mean(0), every[real & ~last].mean(0)], axis=0)
+    clf.pooling = "message"
+    assert np.allclose(clf.decision_function([text])[0], every.mean(0), atol=1e-3)
+    clf.pooling = "drop_edge"
+    one = CLEAR["budget_rivalry"]  # a single sentence: nothing to leave out
+    got = clf.decision_function([text, one])
+    assert np.allclose(got[0], expect, atol=1e-3) and (got[0] > every.mean(0) + 0.1).any()
+    clf.pooling = "message"
+    assert np.allclose(got[1], clf.decision_function([one])[0], atol=1e-4)
+
+
 def test_the_screen_passes_clear_friction(model):
     assert model.screen.passes(list(CLEAR.values())).all()
 

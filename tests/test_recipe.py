@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from friction.corpus import load_corpus
 from friction.model.classifier import FrictionClassifier
 from friction.model import default_model_path
-from friction.model.recipe import DEFAULTS, finish, with_overrides
+from friction.model.recipe import DEFAULTS, finish, load_recipe, with_overrides
 from friction.shipped import CHECKOUT_ROOT
 
 
@@ -27,7 +28,7 @@ def test_a_soup_of_a_model_with_itself_decides_as_that_model_and_is_scored_on_ev
     dev = corpus[corpus.split == "dev"].groupby("org").head(8)
     test = corpus[corpus.split == "test"].groupby("org").head(4).assign(stratum="random")
     parts = {w: {"train": test.head(0), "dev": dev, "test": test} for w in ("written", "real")}
-    soup, metrics = finish([model, model], parts, log=lambda line: None)
+    soup, metrics = finish([model, model], parts, pooling=model.pooling, log=lambda line: None)
     texts = test.text.tolist()
     assert np.allclose(soup.decision_function(texts), model.decision_function(texts), atol=1e-4)
     assert set(metrics) == {"written dev", "written test", "real dev", "real test", "real test (random stratum)"}
@@ -53,3 +54,23 @@ def test_worlds_thresholds_are_the_best_mean_of_each_worlds_dev_f1():
     expect = f1_thresholds(proba, y, ["written"] * len(written) + ["real"] * len(real))
     assert np.array_equal(out.thresholds_, expect)
     assert not np.array_equal(expect, f1_thresholds(proba, y))  # this dev is one where the rules differ
+
+
+def test_a_recipes_pooling_is_set_before_calibration_and_a_bad_one_is_refused(tmp_path):
+    from friction.corpus import label_matrix
+    from friction.model.calibration import f1_thresholds
+
+    model = FrictionClassifier.load(default_model_path(), precision="fp32", exact=True)
+    corpus = load_corpus(CHECKOUT_ROOT / "corpora" / "train")
+    dev = corpus[corpus.split == "dev"].groupby("org").head(10)
+    test = corpus[corpus.split == "test"].groupby("org").head(2).assign(stratum="random")
+    parts = {w: {"train": test.head(0), "dev": dev.assign(world=w), "test": test} for w in ("written", "real")}
+    out, _ = finish([model], parts, pooling="drop_edge", log=lambda line: None)
+    both = pd.concat([parts["written"]["dev"], parts["real"]["dev"]])
+    assert out.pooling == "drop_edge" and out.inference_settings()["pooling"] == "drop_edge"
+    proba = out.predict_proba(both.text.tolist())
+    assert np.array_equal(out.thresholds_, f1_thresholds(proba, label_matrix(both.label_list, out.label_ids)))
+    bad = tmp_path / "recipe.yaml"
+    bad.write_text("pooling: sentence_mean\n")
+    with pytest.raises(ValueError, match="pooling must be message or drop_edge"):
+        load_recipe(bad)

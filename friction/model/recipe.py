@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "thresholds": "pooled",  # "pooled": each label's F1-best threshold on written + real dev together;
     # "worlds": the best mean of the two worlds' F1, so real dev's base rate weighs as much as written dev
     # (measured: more recall, more false alarms; scripts/experiments/threshold_rule.py)
+    "pooling": "message",  # "drop_edge": a message also counts as read without its first or last sentence,
+    # so a greeting cannot hide a complaint; set before calibration. Not shipped: more false alarms
+    # on the written test split (FrictionClassifier._without_edges has the figures)
     "soup": [],  # ingredients (recipe keys over this recipe), trained each and weight-averaged; [] = one model
 }
 
@@ -54,6 +57,8 @@ def load_recipe(path: str | Path) -> dict:
         raise ValueError(f"{path}: unknown recipe keys {', '.join(sorted(unknown))}")
     if doc.get("thresholds", "pooled") not in ("pooled", "worlds"):
         raise ValueError(f"{path}: thresholds must be pooled or worlds, not {doc['thresholds']!r}")
+    if doc.get("pooling", "message") not in ("message", "drop_edge"):
+        raise ValueError(f"{path}: pooling must be message or drop_edge, not {doc['pooling']!r}")
     recipe = {k: ({**v, **doc.get(k, {})} if isinstance(v, dict) else doc.get(k, v)) for k, v in DEFAULTS.items()}
     root = (path.parent / recipe["root"]).resolve()
     recipe["root"] = str(root)
@@ -147,7 +152,7 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
                   dev=(dev.text.tolist(), label_matrix(dev.label_list, ids)), progress=progress)
         models.append(model)
         data.append(train)
-    model, metrics = finish(models, parts, thresholds=recipe["thresholds"], log=log)
+    model, metrics = finish(models, parts, thresholds=recipe["thresholds"], pooling=recipe["pooling"], log=log)
     train = data[0]
     facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
              "training_data": {"sha256": data_hash(train), "n": len(train),
@@ -164,13 +169,15 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
     return model, metrics, facts
 
 
-def finish(models: list[FrictionClassifier], parts: dict, thresholds: str = "pooled",
+def finish(models: list[FrictionClassifier], parts: dict, thresholds: str = "pooled", pooling: str = "message",
            log=print) -> tuple[FrictionClassifier, dict]:
-    """One model from the trained ingredients (a weight soup when there are several), calibrated
-    on dev by the `thresholds` rule (see DEFAULTS), and its figures on every split of both worlds."""
+    """One model from the trained ingredients (a weight soup when there are several) with the
+    recipe's pooling, calibrated on dev by the `thresholds` rule (see DEFAULTS), and its figures
+    on every split of both worlds."""
     ids = [lab.id for lab in DEFAULT_LABELS]
     model = FrictionClassifier.soup(models) if len(models) > 1 else models[0]
-    if len(models) > 1 or thresholds != "pooled":  # fit() already set pooled thresholds on this dev
+    model.pooling = pooling
+    if len(models) > 1 or thresholds != "pooled" or pooling != "message":  # else fit() set them on this dev
         dev = dev_frame(parts)
         model.calibrate(dev.text.tolist(), label_matrix(dev.label_list, ids),
                         groups=dev.world.tolist() if thresholds == "worlds" else None)
