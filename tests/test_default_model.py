@@ -76,7 +76,9 @@ def test_scores_are_probabilities_and_evidence_points_at_the_sentence(model):
 
 @pytest.mark.xfail(strict=True, reason="known weakness (model card): a neutral greeting sentence before a "
                    "complaint can still pull the score under the threshold (the two-model soup misses "
-                   "3 of 7 clear messages with an opener, 0 of 7 with a closer); remove once fixed")
+                   "3 of 7 clear messages with an opener, 0 of 7 with a closer). The recipe's `pooling: drop_edge` "
+                   "fixes it (1 of 7) but raised written-test false alarms to 5.8% (scripts/experiments/"
+                   "pooling_in_context.py); remove once fixed")
 def test_a_greeting_or_pleasantry_around_the_complaint_does_not_hide_it(model):
     for texts in ([f"Hi all, quick note before Friday. {CLEAR[lid]}" for lid in CLEAR],
                   [f"{CLEAR[lid]} Thanks, see you at Friday's review." for lid in CLEAR]):
