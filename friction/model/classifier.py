@@ -448,8 +448,8 @@ class FrictionClassifier:
         for i, (spans, (offsets, contrib)) in enumerate(zip(sentence_spans(texts), tokens)):
             if len(spans) < 2:
                 continue
-            for a, b in (spans[0], spans[-1]):
-                rest = ~((offsets[:, 0] >= a) & (offsets[:, 1] <= b))
+            for span in (spans[0], spans[-1]):
+                rest = ~in_span(offsets, span)
                 if 0 < rest.sum() < len(contrib):
                     out[i] = np.maximum(out[i], contrib[rest].mean(0) + bias)
         return out
@@ -464,8 +464,8 @@ class FrictionClassifier:
         total, n = contrib.sum(0), len(contrib)
         fall = np.full((len(spans), len(self.labels)), -np.inf, dtype=np.float32)
         own = np.full((len(spans), len(self.labels)), -np.inf, dtype=np.float32)
-        for s, (a, b) in enumerate(spans):
-            inside = (offsets[:, 0] >= a) & (offsets[:, 1] <= b)
+        for s, span in enumerate(spans):
+            inside = in_span(offsets, span)
             k = int(inside.sum())
             if k:
                 own[s] = contrib[inside].mean(0) + bias
@@ -614,6 +614,12 @@ class FrictionClassifier:
     def id_from(config: dict, path: str | Path) -> str:
         """A model's id: config.json's "model_id", else its folder's name."""
         return config.get("model_id") or Path(path).name
+
+
+def in_span(offsets: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+    """Which tokens (character offsets (t, 2)) lie inside a sentence's (start, end): the one rule
+    for a sentence's tokens, in evidence and in drop_edge pooling alike."""
+    return (offsets[:, 0] >= span[0]) & (offsets[:, 1] <= span[1])
 
 
 def window_budget(mapping: np.ndarray, per_message: int | None) -> np.ndarray | None:
