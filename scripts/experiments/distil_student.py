@@ -1,0 +1,213 @@
+"""Is a 3-layer student distilled from the shipped model within the quality rule, and how much faster?
+
+One-off experiment (issue 11: the transformer is 83% of a real-traffic scan's time, so a model
+several times cheaper in fp32 is the lever left for the 8x/10x floors; issue 10 item 3: a fast
+student distilled from a teacher).
+
+    python scripts/experiments/screen_conv.py teacher CACHE     # the training texts (4 min)
+    python scripts/experiments/distil_student.py layers CACHE                # which layers to keep
+    python scripts/experiments/distil_student.py train CACHE OUT LAYERS EPOCHS
+
+`layers` measures, on 1,024 training texts, how far each choice of kept layers starts from the
+teacher's logits (before any training). `train` keeps LAYERS (e.g. 0,2,5) of the shipped model's
+encoder, with its heads, and trains it to reproduce the shipped model's raw logits (MSE) on
+every training text the screen learns from (written + real train, 23,920 background pool
+messages of training communities; nothing of dev, test or ../shared/external), each read in its
+first 128 tokens as the teacher read it for these targets. It is then calibrated on written +
+real dev by the recipe's rule, scored on every split beside the teacher in the same process
+(fp32), and its transformer timed against the teacher's on real dev traffic (fp32, both cores).
+"""
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from friction.labels import DEFAULT_LABELS
+from friction.model.classifier import FrictionClassifier
+
+IDS = [lab.id for lab in DEFAULT_LABELS]
+STEP, CACHE = sys.argv[1], sys.argv[2]
+
+
+def training_texts() -> list[str]:
+    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
+    return d[d.split == "train"].text.tolist()
+
+
+def student_of(teacher_dir: str, keep: list[int]) -> FrictionClassifier:
+    model = FrictionClassifier.load(teacher_dir, precision="fp32", exact=True)
+    bert = model.encoder_.model
+    bert.encoder.layer = torch.nn.ModuleList([bert.encoder.layer[i] for i in keep])
+    bert.config.num_hidden_layers = len(keep)
+    return model
+
+
+@torch.inference_mode()
+def first_window_logits(model: FrictionClassifier, texts: list[str], bs: int = 64) -> np.ndarray:
+    enc, head = model.encoder_, model.head_
+    out = np.zeros((len(texts), len(IDS)), np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for s in range(0, len(texts), bs):
+        idx = order[s:s + bs]
+        x = enc.tokenize([texts[j] for j in idx], model.max_length)
+        out[idx] = head(enc(x["input_ids"], x["attention_mask"])).float().numpy()
+    return out
+
+
+def teacher_targets(texts: list[str]) -> np.ndarray:
+    path = os.path.join(CACHE, "first_window_logits.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    teacher = FrictionClassifier.load("models/default", precision="bf16", exact=True)
+    t0 = time.time()
+    y = first_window_logits(teacher, texts)
+    print(f"teacher targets: {len(texts)} texts in {time.time() - t0:.0f} s", flush=True)
+    np.save(path, y)
+    return y
+
+
+def with_context_copies(texts: list[str], target: np.ndarray, n_neutral: int = 2000) -> tuple[list[str], np.ndarray]:
+    """AUG=1: copies of every text the teacher flags or a label marks (and of n_neutral others)
+    with a neutral first sentence of an unflagged labelled training message before or after it,
+    and the target of the text without it: the student learns that a greeting changes nothing."""
+    from friction.model.training import first_sentences
+
+    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
+    d = d[d.split == "train"].reset_index(drop=True)
+    neutral = first_sentences(d.text[d.world.isin(["written", "real"]) & ~d.friction & ~d.flag])
+    rng = random.Random(0)
+    chosen = list(np.flatnonzero((d.flag | d.friction).to_numpy()))
+    chosen += rng.sample(list(np.flatnonzero(~(d.flag | d.friction).to_numpy())), n_neutral)
+    copies = []
+    for i in chosen:
+        extra = rng.choice(neutral)
+        copies.append(f"{extra} {texts[i]}" if rng.random() < 0.5 else f"{texts[i]} {extra}")
+    print(f"{len(copies)} copies with neutral context ({len(chosen) - n_neutral} flagged or labelled)", flush=True)
+    return texts + copies, np.concatenate([target, target[chosen]])
+
+
+def with_pieces(texts: list[str], target: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """PIECES=1: more text in the written register, where the student has only 3,114 messages to
+    learn from: every multi-sentence written training message also read sentence by sentence
+    and without each one sentence, each with the teacher's own logits for that piece."""
+    from friction.model.sentences import split_sentences
+
+    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
+    d = d[d.split == "train"].reset_index(drop=True)
+    pieces = []
+    for sents in split_sentences(d.text[d.world == "written"].tolist()):
+        if len(sents) > 1:
+            pieces += [x for x in sents if len(x.split()) >= 3]
+            pieces += [" ".join(sents[:k] + sents[k + 1:]) for k in range(len(sents))]
+    pieces = sorted(set(pieces) - set(texts))
+    teacher = FrictionClassifier.load("models/default", precision="bf16", exact=True)
+    y = first_window_logits(teacher, pieces)
+    print(f"{len(pieces)} pieces of written messages, teacher flags {(y > 0).any(1).mean():.2f}", flush=True)
+    return texts + pieces, np.concatenate([target, y])
+
+
+def train(student: FrictionClassifier, texts: list[str], target: np.ndarray, epochs: int,
+          lr: float = 1e-4, head_lr: float = 5e-4, bs: int = 32) -> list[float]:
+    from friction.model.classifier import _length_batches  # experiment: same batching as fit()
+
+    enc, head = student.encoder_, student.head_
+    enc.train()
+    head.train()
+    opt = torch.optim.AdamW([{"params": enc.parameters(), "lr": lr, "weight_decay": 0.01},
+                             {"params": head.parameters(), "lr": head_lr, "weight_decay": 0.0}])
+    rng = random.Random(0)
+    lengths = [len(t) for t in texts]
+    steps = epochs * math.ceil(len(texts) / bs)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
+    yt = torch.tensor(target)
+    curve, t0, step = [], time.time(), 0
+    for epoch in range(epochs):
+        total = 0.0
+        for batch in _length_batches(lengths, bs, rng):
+            x = enc.tokenize([texts[i] for i in batch], student.max_length)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                pooled = enc(x["input_ids"], x["attention_mask"])
+            loss = torch.nn.functional.mse_loss(head(pooled.float()), yt[batch])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(enc.parameters()) + list(head.parameters()), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            total += float(loss.detach()) * len(batch)
+            step += 1
+            if step % 200 == 0:
+                print(f"  step {step}/{steps} loss {total / ((step - epoch * math.ceil(len(texts) / bs)) * bs):.3f} "
+                      f"{time.time() - t0:.0f} s", flush=True)
+        curve.append(round(total / len(texts), 4))
+        print(f"epoch {epoch + 1}: mse {curve[-1]}", flush=True)
+    enc.eval()
+    head.eval()
+    return curve
+
+
+def transformer_rate(model: FrictionClassifier, texts: list[str]) -> float:
+    model.decision_function(texts[:64])
+    t0 = time.perf_counter()
+    model.decision_function(texts)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+if STEP == "layers":
+    texts = training_texts()
+    sample = random.Random(0).sample(texts, 1024)
+    teacher = FrictionClassifier.load("models/default", precision="fp32", exact=True)
+    ref = first_window_logits(teacher, sample)
+    for keep in ([0, 2, 4], [1, 3, 5], [0, 2, 5], [0, 3, 5], [0, 1, 5], [0, 1, 2]):
+        s = first_window_logits(student_of("models/default", keep), sample)
+        print(keep, "mse", round(float(((s - ref) ** 2).mean()), 3),
+              "flag agreement", round(float(((s > 0).any(1) == (ref > 0).any(1)).mean()), 3), flush=True)
+
+elif STEP == "train":
+    out, keep, epochs = sys.argv[3], [int(i) for i in sys.argv[4].split(",")], int(sys.argv[5])
+    from friction.model.recipe import finish, load_recipe, world_splits
+    from friction.realtext import DEFAULT_POOL, load_real_corpus, read_pool
+
+    texts = training_texts()
+    target = teacher_targets(texts)
+    if os.environ.get("AUG"):
+        texts, target = with_context_copies(texts, target)
+    if os.environ.get("PIECES"):
+        texts, target = with_pieces(texts, target)
+    student = student_of("models/default", keep)
+    t0 = time.time()
+    curve = train(student, texts, target, epochs)
+    seconds = round(time.time() - t0)
+    print(f"trained in {seconds} s", flush=True)
+    recipe = load_recipe("models/default/recipe.yaml")
+    parts = world_splits(recipe, load_real_corpus(recipe["real"], pool=read_pool(DEFAULT_POOL)))
+    from friction.corpus import label_matrix
+    from friction.model.recipe import dev_frame
+
+    dev = dev_frame(parts)
+    student.calibrate(dev.text.tolist(), label_matrix(dev.label_list, IDS))  # the teacher's calibration until now
+    student, metrics = finish([student], parts, thresholds="pooled", pooling="message", log=lambda *_: None)
+    student.train_seconds_, student.loss_curve_ = seconds, curve
+    student.save(out, metrics=metrics, extra={"student_of": "models/default", "kept_layers": keep})
+    teacher = FrictionClassifier.load("models/default", precision="fp32", exact=True)
+    _, tmetrics = finish([teacher], parts, thresholds="pooled", pooling="message", log=lambda *_: None)
+    rows = {}
+    for name, m in (("teacher", tmetrics), ("student", metrics)):
+        rows[name] = {split: {"macro_f1": m[split]["macro_f1"], "any_f1": m[split]["any_friction"]["f1"],
+                              "fpr_none": m[split]["fpr_none"]} for split in m if split != "screen"}
+    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
+    traffic = d[d.world == "traffic"].text.sample(1500, random_state=0).tolist()
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    rates = {name: round(transformer_rate(m, traffic), 1) for name, m in (("teacher", teacher), ("student", student))}
+    result = {"kept_layers": keep, "epochs": epochs, "train_seconds": seconds, "loss_curve": curve,
+              "figures_fp32": rows, "transformer_msg_per_s_fp32": rates,
+              "speedup": round(rates["student"] / rates["teacher"], 2)}
+    print(json.dumps(result, indent=1))
+    with open(os.path.join(out, "distil_result.json"), "w") as f:
+        json.dump(result, f, indent=1)
