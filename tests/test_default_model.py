@@ -86,7 +86,20 @@ def test_a_greeting_or_pleasantry_around_the_complaint_does_not_hide_it(model):
         assert sum(flags[i][model.label_ids.index(lid)] for i, lid in enumerate(CLEAR)) >= 6
 
 
-def test_bf16_inference_agrees_with_fp32():
+@pytest.fixture
+def no_precision_override(monkeypatch):
+    """These tests ask for a precision themselves; $FRICTION_PRECISION (set to emulate a CPU
+    without bf16) would override what they ask for."""
+    from friction.settings import refresh_settings
+
+    monkeypatch.delenv("FRICTION_PRECISION", raising=False)
+    refresh_settings()
+    yield
+    monkeypatch.undo()
+    refresh_settings()
+
+
+def test_bf16_inference_agrees_with_fp32(no_precision_override):
     """bf16 is what `auto` picks on CPUs with native bf16; it must decide like fp32 (emulated
     bf16 on other CPUs is slower but gives the same numbers, so this runs anywhere)."""
     import numpy as np
@@ -101,7 +114,7 @@ def test_bf16_inference_agrees_with_fp32():
     assert (fp32.predict(texts) == bf16.predict(texts)).all()
 
 
-def test_unknown_precision_is_refused():
+def test_unknown_precision_is_refused(no_precision_override):
     from friction.model.encoder import inference_dtype
     from friction.settings import Settings
 
