@@ -27,7 +27,7 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffled batches of similar length: less padding, still random order."""
     idx = list(range(len(lengths)))
     rng.shuffle(idx)
@@ -186,7 +186,7 @@ class FrictionClassifier:
         self.loss_curve_ = []
         for _epoch in range(self.epochs):
             total = 0.0
-            for batch in _length_batches(lengths, self.batch_size, rng):
+            for batch in length_batches(lengths, self.batch_size, rng):
                 inputs = self._inputs([texts[i] for i in batch], [contexts[i] for i in batch] if contexts else None)
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
                     pooled = enc(inputs["input_ids"], inputs["attention_mask"])

@@ -56,9 +56,9 @@ IDS = [lab.id for lab in DEFAULT_LABELS]
 STEP, CACHE = sys.argv[1], sys.argv[2]
 
 
-def training_texts() -> list[str]:
-    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
-    return d[d.split == "train"].text.tolist()
+def cached_texts() -> pd.DataFrame:
+    """screen_conv.py's table of texts; the student trains on its train rows."""
+    return pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
 
 
 def student_of(teacher_dir: str, keep: list[int]) -> FrictionClassifier:
@@ -69,23 +69,17 @@ def student_of(teacher_dir: str, keep: list[int]) -> FrictionClassifier:
     return model
 
 
-@torch.inference_mode()
-def first_window_logits(model: FrictionClassifier, texts: list[str], bs: int = 64) -> np.ndarray:
-    enc, head = model.encoder_, model.head_
-    out = np.zeros((len(texts), len(IDS)), np.float32)
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    for s in range(0, len(texts), bs):
-        idx = order[s:s + bs]
-        x = enc.tokenize([texts[j] for j in idx], model.max_length)
-        out[idx] = head(enc(x["input_ids"], x["attention_mask"])).float().numpy()
-    return out
+@torch.no_grad()
+def first_window_logits(model: FrictionClassifier, texts: list[str]) -> np.ndarray:
+    """Logits of each text's first max_length tokens: what the student reads in training."""
+    pooled = model.encoder_.encode(list(texts), max_length=model.max_length)
+    return model.head_(torch.from_numpy(pooled)).numpy()
 
 
-def teacher_targets(texts: list[str]) -> np.ndarray:
+def teacher_targets(teacher: FrictionClassifier, texts: list[str]) -> np.ndarray:
     path = os.path.join(CACHE, "first_window_logits.npy")
     if os.path.exists(path):
         return np.load(path)
-    teacher = FrictionClassifier.load("models/default", precision="bf16", exact=True)
     t0 = time.time()
     y = first_window_logits(teacher, texts)
     print(f"teacher targets: {len(texts)} texts in {time.time() - t0:.0f} s", flush=True)
@@ -93,49 +87,47 @@ def teacher_targets(texts: list[str]) -> np.ndarray:
     return y
 
 
-def with_context_copies(texts: list[str], target: np.ndarray, n_neutral: int = 2000) -> tuple[list[str], np.ndarray]:
+def with_context_copies(rows: pd.DataFrame, target: np.ndarray, n_neutral: int = 2000) -> tuple[list[str], np.ndarray]:
     """AUG=1: copies of every text the teacher flags or a label marks (and of n_neutral others)
     with a neutral first sentence of an unflagged labelled training message before or after it,
     and the target of the text without it: the student learns that a greeting changes nothing."""
     from friction.model.training import first_sentences
 
-    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
-    d = d[d.split == "train"].reset_index(drop=True)
-    neutral = first_sentences(d.text[d.world.isin(["written", "real"]) & ~d.friction & ~d.flag])
+    texts = rows.text.tolist()
+    marked = (rows.flag | rows.friction).to_numpy()
+    neutral = first_sentences(rows.text[rows.world.isin(["written", "real"]) & ~rows.friction & ~rows.flag])
     rng = random.Random(0)
-    chosen = list(np.flatnonzero((d.flag | d.friction).to_numpy()))
-    chosen += rng.sample(list(np.flatnonzero(~(d.flag | d.friction).to_numpy())), n_neutral)
+    chosen = list(np.flatnonzero(marked)) + rng.sample(list(np.flatnonzero(~marked)), n_neutral)
     copies = []
     for i in chosen:
         extra = rng.choice(neutral)
         copies.append(f"{extra} {texts[i]}" if rng.random() < 0.5 else f"{texts[i]} {extra}")
     print(f"{len(copies)} copies with neutral context ({len(chosen) - n_neutral} flagged or labelled)", flush=True)
-    return texts + copies, np.concatenate([target, target[chosen]])
+    return copies, target[chosen]
 
 
-def with_pieces(texts: list[str], target: np.ndarray) -> tuple[list[str], np.ndarray]:
+def with_pieces(rows: pd.DataFrame, teacher: FrictionClassifier) -> tuple[list[str], np.ndarray]:
     """PIECES=1: more text in the written register, where the student has only 3,114 messages to
     learn from: every multi-sentence written training message also read sentence by sentence
     and without each one sentence, each with the teacher's own logits for that piece."""
     from friction.model.sentences import split_sentences
 
-    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
-    d = d[d.split == "train"].reset_index(drop=True)
     pieces = []
-    for sents in split_sentences(d.text[d.world == "written"].tolist()):
+    for sents in split_sentences(rows.text[rows.world == "written"].tolist()):
         if len(sents) > 1:
             pieces += [x for x in sents if len(x.split()) >= 3]
             pieces += [" ".join(sents[:k] + sents[k + 1:]) for k in range(len(sents))]
-    pieces = sorted(set(pieces) - set(texts))
-    teacher = FrictionClassifier.load("models/default", precision="bf16", exact=True)
+    pieces = sorted(set(pieces) - set(rows.text))
     y = first_window_logits(teacher, pieces)
     print(f"{len(pieces)} pieces of written messages, teacher flags {(y > 0).any(1).mean():.2f}", flush=True)
-    return texts + pieces, np.concatenate([target, y])
+    return pieces, y
 
 
 def train(student: FrictionClassifier, texts: list[str], target: np.ndarray, epochs: int,
           lr: float = 1e-4, head_lr: float = 5e-4, bs: int = 32) -> list[float]:
-    from friction.model.classifier import _length_batches  # experiment: same batching as fit()
+    """MSE on the teacher's logits; otherwise FrictionClassifier's fine-tuning loop (its length
+    batches, bf16 autocast, warm-up and linear decay, clipped gradients), which trains on labels."""
+    from friction.model.classifier import length_batches
 
     enc, head = student.encoder_, student.head_
     enc.train()
@@ -150,8 +142,8 @@ def train(student: FrictionClassifier, texts: list[str], target: np.ndarray, epo
     yt = torch.tensor(target)
     curve, t0, step = [], time.time(), 0
     for epoch in range(epochs):
-        total = 0.0
-        for batch in _length_batches(lengths, bs, rng):
+        total, seen = 0.0, 0
+        for batch in length_batches(lengths, bs, rng):
             x = enc.tokenize([texts[i] for i in batch], student.max_length)
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 pooled = enc(x["input_ids"], x["attention_mask"])
@@ -162,10 +154,10 @@ def train(student: FrictionClassifier, texts: list[str], target: np.ndarray, epo
             sched.step()
             opt.zero_grad()
             total += float(loss.detach()) * len(batch)
+            seen += len(batch)
             step += 1
             if step % 200 == 0:
-                print(f"  step {step}/{steps} loss {total / ((step - epoch * math.ceil(len(texts) / bs)) * bs):.3f} "
-                      f"{time.time() - t0:.0f} s", flush=True)
+                print(f"  step {step}/{steps} loss {total / seen:.3f} {time.time() - t0:.0f} s", flush=True)
         curve.append(round(total / len(texts), 4))
         print(f"epoch {epoch + 1}: mse {curve[-1]}", flush=True)
     enc.eval()
@@ -180,9 +172,13 @@ def transformer_rate(model: FrictionClassifier, texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
+def figures(metrics: dict) -> dict:
+    return {split: {"macro_f1": m["macro_f1"], "any_f1": m["any_friction"]["f1"], "fpr_none": m["fpr_none"]}
+            for split, m in metrics.items() if split != "screen"}
+
+
 if STEP == "layers":
-    texts = training_texts()
-    sample = random.Random(0).sample(texts, 1024)
+    sample = random.Random(0).sample(cached_texts().query("split == 'train'").text.tolist(), 1024)
     teacher = FrictionClassifier.load("models/default", precision="fp32", exact=True)
     ref = first_window_logits(teacher, sample)
     for keep in ([0, 2, 4], [1, 3, 5], [0, 2, 5], [0, 3, 5], [0, 1, 5], [0, 1, 2]):
@@ -191,16 +187,24 @@ if STEP == "layers":
               "flag agreement", round(float(((s > 0).any(1) == (ref > 0).any(1)).mean()), 3), flush=True)
 
 elif STEP == "train":
-    out, keep, epochs = sys.argv[3], [int(i) for i in sys.argv[4].split(",")], int(sys.argv[5])
-    from friction.model.recipe import finish, load_recipe, world_splits
+    from friction.corpus import label_matrix
+    from friction.model.recipe import dev_frame, finish, load_recipe, world_splits
     from friction.realtext import DEFAULT_POOL, load_real_corpus, read_pool
 
-    texts = training_texts()
-    target = teacher_targets(texts)
+    out, keep, epochs = sys.argv[3], [int(i) for i in sys.argv[4].split(",")], int(sys.argv[5])
+    table = cached_texts()
+    rows = table[table.split == "train"].reset_index(drop=True)
+    texts = rows.text.tolist()
+    teacher_bf16 = FrictionClassifier.load("models/default", precision="bf16", exact=True)  # targets only
+    target = teacher_targets(teacher_bf16, texts)
+    extra = []
     if os.environ.get("AUG"):
-        texts, target = with_context_copies(texts, target)
+        extra.append(with_context_copies(rows, target))
     if os.environ.get("PIECES"):
-        texts, target = with_pieces(texts, target)
+        extra.append(with_pieces(rows, teacher_bf16))
+    for more_texts, more_target in extra:
+        texts, target = texts + more_texts, np.concatenate([target, more_target])
+    del teacher_bf16
     student = student_of("models/default", keep)
     t0 = time.time()
     curve = train(student, texts, target, epochs)
@@ -208,9 +212,6 @@ elif STEP == "train":
     print(f"trained in {seconds} s", flush=True)
     recipe = load_recipe("models/default/recipe.yaml")
     parts = world_splits(recipe, load_real_corpus(recipe["real"], pool=read_pool(DEFAULT_POOL)))
-    from friction.corpus import label_matrix
-    from friction.model.recipe import dev_frame
-
     dev = dev_frame(parts)
     student.calibrate(dev.text.tolist(), label_matrix(dev.label_list, IDS))  # the teacher's calibration until now
     student, metrics = finish([student], parts, thresholds="pooled", pooling="message", log=lambda *_: None)
@@ -218,17 +219,12 @@ elif STEP == "train":
     student.save(out, metrics=metrics, extra={"student_of": "models/default", "kept_layers": keep})
     teacher = FrictionClassifier.load("models/default", precision="fp32", exact=True)
     _, tmetrics = finish([teacher], parts, thresholds="pooled", pooling="message", log=lambda *_: None)
-    rows = {}
-    for name, m in (("teacher", tmetrics), ("student", metrics)):
-        rows[name] = {split: {"macro_f1": m[split]["macro_f1"], "any_f1": m[split]["any_friction"]["f1"],
-                              "fpr_none": m[split]["fpr_none"]} for split in m if split != "screen"}
-    d = pd.read_parquet(os.path.join(CACHE, "teacher.parquet"))
-    traffic = d[d.world == "traffic"].text.sample(1500, random_state=0).tolist()
+    traffic = table[table.world == "traffic"].text.sample(1500, random_state=0).tolist()
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     rates = {name: round(transformer_rate(m, traffic), 1) for name, m in (("teacher", teacher), ("student", student))}
     result = {"kept_layers": keep, "epochs": epochs, "train_seconds": seconds, "loss_curve": curve,
-              "figures_fp32": rows, "transformer_msg_per_s_fp32": rates,
-              "speedup": round(rates["student"] / rates["teacher"], 2)}
+              "figures_fp32": {"teacher": figures(tmetrics), "student": figures(metrics)},
+              "transformer_msg_per_s_fp32": rates, "speedup": round(rates["student"] / rates["teacher"], 2)}
     print(json.dumps(result, indent=1))
     with open(os.path.join(out, "distil_result.json"), "w") as f:
         json.dump(result, f, indent=1)
