@@ -69,6 +69,18 @@ def load_corpus(path: str | Path = DEFAULT_CORPUS, label_ids: Sequence[str] | No
     return df
 
 
+def load_corpora(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
+    """One or several corpus folders as one frame (each folder's splits.json splits its own
+    organisations), so a new writing round can live in its own folder and be mixed in by a recipe
+    without changing what the folders before it trained. Ids must stay unique across folders."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    df = pd.concat([load_corpus(p) for p in paths], ignore_index=True)
+    dup = df.loc[df["id"].ne("") & df["id"].duplicated(), "id"]
+    if len(dup):
+        raise ValueError(f"{', '.join(map(str, paths))}: message id {dup.iat[0]} is in more than one corpus")
+    return df
+
+
 def _join_real_text(path: Path) -> pd.DataFrame:
     """A label file of pointers into the real-text pool (corpora/real/labels.csv): its text is
     joined from ../shared/external_train, which the repository never holds."""

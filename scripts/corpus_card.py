@@ -1,11 +1,13 @@
 """Print the corpus card's figures: counts per label, channel and split, and the blind
 second-labelling agreement (Cohen's kappa per label, writer vs second annotator).
 
-    python scripts/corpus_card.py
+    python scripts/corpus_card.py                     # corpora/train
+    python scripts/corpus_card.py corpora/round3 --agreement corpora/agreement/round3_second_annotator.jsonl
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
 import json
 from pathlib import Path
@@ -19,7 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    df = load_corpus(ROOT / "corpora" / "train")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", nargs="?", default=str(ROOT / "corpora" / "train"))
+    ap.add_argument("--agreement", default=str(ROOT / "corpora" / "agreement" / "second_annotator.jsonl"),
+                    help="the blind second readings of the corpus's messages")
+    args = ap.parse_args()
+    folder = Path(args.corpus)
+    df = load_corpus(folder)
     n_labels = df["label_list"].str.len()
     print(f"messages: {len(df)}   none: {(n_labels == 0).sum()} (hard negatives {df.hard_negative.sum()})   "
           f"two or more labels: {(n_labels > 1).sum()}   organisations: {df.org.nunique()}")
@@ -33,7 +41,7 @@ def main() -> None:
     for s, g in df.groupby("split"):
         print(f"  {s:<6} {len(g):>5} messages ({len(g) / len(df):.0%}), none {(g.label_list.str.len() == 0).mean():.0%}: "
               + ", ".join(sorted(g.org.unique())))
-    agree = ROOT / "corpora" / "agreement" / "second_annotator.jsonl"
+    agree = Path(args.agreement)
     if agree.exists():
         rows = [json.loads(line) for line in agree.open()]
         final = df.set_index("id")["label_list"]

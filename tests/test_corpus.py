@@ -12,6 +12,7 @@ from friction.corpus import load_corpus
 from friction.labels import DEFAULT_LABEL_IDS, parse_labels
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "train"
+ROUND3 = CORPUS.parent / "round3"  # a later writing round, kept apart from what the shipped model trained on
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_every_label_id_is_in_the_taxonomy(corpus):
     if taxonomy.exists():  # the guide itself, when the shared folder is beside the repo
         text = taxonomy.read_text()
         assert all(f"`{lid}`" in text for lid in DEFAULT_LABEL_IDS)
-    for f in CORPUS.glob("*.jsonl"):
+    for f in [*CORPUS.glob("*.jsonl"), *ROUND3.glob("*.jsonl")]:
         for n, line in enumerate(f.open(), 1):
             row = json.loads(line)
             assert set(parse_labels(row["labels"])) <= set(DEFAULT_LABEL_IDS), f"{f.name}:{n}"
@@ -59,11 +60,25 @@ def test_splits_are_disjoint_by_organisation_and_near_70_15_15(corpus):
         assert all(counts[lid] >= 25 for lid in DEFAULT_LABEL_IDS), (split, counts)
 
 
-def test_no_near_duplicates(corpus):
+def test_a_later_round_adds_organisations_of_its_own_with_every_label():
+    from friction.corpus import load_corpora
+
+    both = load_corpora([CORPUS, ROUND3])  # refuses an id that is in both
+    new = both[both["source_file"].isin([f.name for f in ROUND3.glob("*.jsonl")])]
+    assert len(new) >= 1200 and not set(new["org"]) & set(both.loc[~both.index.isin(new.index), "org"])
+    assert set(new["split"]) == {"train", "dev"}  # every organisation is in its splits file; the test split is untouched
+    counts = collections.Counter(lab for labs in new["label_list"] for lab in labs)
+    assert all(counts[lid] >= 100 for lid in DEFAULT_LABEL_IDS), counts
+    assert 0.4 <= (new["label_list"].str.len() == 0).mean() <= 0.6 and new["hard_negative"].sum() >= 200
+
+
+def test_no_near_duplicates():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    from friction.corpus import load_corpora
     from friction.ingest.clean import clean_email_body
 
+    corpus = load_corpora([CORPUS, ROUND3])  # within each round and across them
     texts = [clean_email_body(t) if c == "email" else t for t, c in zip(corpus["text"], corpus["channel"])]
     m = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
     sims = (m @ m.T).tocoo()

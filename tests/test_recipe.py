@@ -3,6 +3,8 @@ of identical ingredients is that model again, calibrated on dev and scored on ev
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,3 +76,28 @@ def test_a_recipes_pooling_is_set_before_calibration_and_a_bad_one_is_refused(tm
     bad.write_text("pooling: sentence_mean\n")
     with pytest.raises(ValueError, match="pooling must be message or drop_edge"):
         load_recipe(bad)
+
+
+def test_a_recipe_reads_several_written_corpora_each_split_by_its_own_splits_file(tmp_path):
+    from friction.corpus import load_corpora
+    from friction.model.recipe import world_splits
+
+    for name, org, split in (("a", "Org A", "train"), ("b", "Org B", "dev")):
+        folder = tmp_path / name
+        folder.mkdir()
+        rows = [{"id": f"{name}-{i}", "org": org, "channel": "chat", "labels": "blame" if i % 2 else "",
+                 "text": f"message {i} of {org}"} for i in range(4)]
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (folder / "splits.json").write_text(json.dumps({split: [org]}))
+    (tmp_path / "r.yaml").write_text("root: .\nwritten: [a, b]\n")
+    recipe = load_recipe(tmp_path / "r.yaml")
+    assert recipe["written"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    read = pd.DataFrame(columns=["text", "label_list", "split", "stratum"])
+    parts = world_splits(recipe, read)["written"]
+    assert sorted(parts["train"]["id"]) == ["a-0", "a-1", "a-2", "a-3"]
+    assert sorted(parts["dev"]["id"]) == ["b-0", "b-1", "b-2", "b-3"] and parts["test"].empty
+    assert parts["train"].set_index("id").at["a-1", "label_list"] == ["blame"]
+    (tmp_path / "b" / "b.jsonl").write_text(json.dumps(
+        {"id": "a-0", "org": "Org B", "channel": "chat", "labels": "", "text": "same id again"}) + "\n")
+    with pytest.raises(ValueError, match="a-0 is in more than one corpus"):
+        load_corpora([tmp_path / "a", tmp_path / "b"])

@@ -146,10 +146,10 @@ def screen_from_frames(written: pd.DataFrame, real: pd.DataFrame | None = None, 
 def screen_for_recipe(recipe: dict, encoder=None, log: Callable[[str], None] = print, model=None):
     """The screen for a training recipe's data (see friction/model/recipe.py): written corpus,
     real labelled corpus joined from the pool, the pool itself for background and traffic."""
-    from ..corpus import load_corpus
+    from ..corpus import load_corpora
     from ..realtext import DEFAULT_POOL, load_real_corpus, read_pool
 
-    written = load_corpus(recipe["written"])
+    written = load_corpora(recipe["written"])
     pool = read_pool(recipe.get("pool") or DEFAULT_POOL)
     real = load_real_corpus(recipe["real"], pool=pool)
     real = real[~real["stratum"].isin(recipe.get("real_exclude_strata") or [])]  # as the recipe trains

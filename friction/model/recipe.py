@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..corpus import data_hash, label_matrix, load_corpus
+from ..corpus import data_hash, label_matrix, load_corpora
 from ..labels import DEFAULT_LABELS
 from .baselines import TfidfBaseline
 from .classifier import FrictionClassifier
@@ -28,7 +28,7 @@ from .training import first_sentences, with_neutral_context
 
 DEFAULTS: dict[str, Any] = {
     "root": "../..",
-    "written": "corpora/train",
+    "written": "corpora/train",  # a corpus folder, or a list of them (a later writing round in its own)
     "real": "corpora/real/labels.csv",
     "real_exclude_strata": [],  # sampling strata of corpora/real left out of training (e.g. a later round)
     "real_positive_weight": 1.0,  # loss weight of real messages with friction (the rare, hard examples)
@@ -63,7 +63,9 @@ def load_recipe(path: str | Path) -> dict:
     root = (path.parent / recipe["root"]).resolve()
     recipe["root"] = str(root)
     for key in ("written", "real", "pool"):
-        if recipe[key]:
+        if isinstance(recipe[key], list):
+            recipe[key] = [str((root / p).resolve()) for p in recipe[key]]
+        elif recipe[key]:
             recipe[key] = str((root / recipe[key]).resolve())
     return recipe
 
@@ -119,7 +121,7 @@ def training_data(recipe: dict, pool: pd.DataFrame, read: pd.DataFrame, smoke: b
 
 def world_splits(recipe: dict, read: pd.DataFrame) -> dict:
     """{world: {split: frame}} of the written corpus and the real labelled messages the recipe uses."""
-    written = load_corpus(recipe["written"]).assign(world="written")
+    written = load_corpora(recipe["written"]).assign(world="written")
     real = read[~read.stratum.isin(recipe["real_exclude_strata"])].assign(world="real")
     return {w: {s: d[d.split == s] for s in ("train", "dev", "test")} for w, d in (("written", written), ("real", real))}
 
@@ -164,8 +166,11 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
                                   if len(data) > 1 else {})},
              "total_seconds": round(time.perf_counter() - t0)}
     for key in ("written", "real", "pool"):  # paths in the card relative to the repository, not this machine
-        if facts["recipe"].get(key):
-            facts["recipe"][key] = os.path.relpath(facts["recipe"][key], recipe["root"])
+        value = facts["recipe"].get(key)
+        if isinstance(value, list):
+            facts["recipe"][key] = [os.path.relpath(p, recipe["root"]) for p in value]
+        elif value:
+            facts["recipe"][key] = os.path.relpath(value, recipe["root"])
     return model, metrics, facts
 
 
