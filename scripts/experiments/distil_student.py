@@ -17,7 +17,8 @@ first 128 tokens as the teacher read it for these targets. It is then calibrated
 real dev by the recipe's rule, scored on every split beside the teacher in the same process
 (fp32), and its transformer timed against the teacher's on real dev traffic (fp32, both cores).
 AUG=1 adds copies with a neutral sentence around them (`with_context_copies`), PIECES=1 the
-written messages' sentences and sentence-dropped versions (`with_pieces`).
+written messages' sentences and sentence-dropped versions (`with_pieces`), ROUND3=1 the messages
+of corpora/round3 (and, with PIECES=1, their pieces; `round3_texts`).
 
 Measured 2026-12-07 (shipped two-model soup as teacher; layers 1,3,5 start closest to it: logit
 MSE 21 before training against 31-70 for 0,3,5 / 0,2,5 / 0,2,4 / 0,1,5 / 0,1,2; 2 epochs, bf16
@@ -123,6 +124,22 @@ def with_pieces(rows: pd.DataFrame, teacher: FrictionClassifier) -> tuple[list[s
     return pieces, y
 
 
+def round3_texts(teacher: FrictionClassifier, pieces: bool) -> tuple[list[str], np.ndarray]:
+    """ROUND3=1: the 1,343 messages of corpora/round3, written in registers closer to real mail and
+    meetings (no split the student is scored on holds them), with the teacher's logits; with
+    PIECES=1 their sentences and sentence-dropped versions as well."""
+    from friction.corpus import load_corpus
+
+    rows = load_corpus("corpora/round3").assign(world="written")
+    texts = rows.text.tolist()
+    y = first_window_logits(teacher, texts)
+    print(f"{len(texts)} round-3 messages, teacher flags {(y > 0).any(1).mean():.2f}", flush=True)
+    if pieces:
+        more, more_y = with_pieces(rows, teacher)
+        texts, y = texts + more, np.concatenate([y, more_y])
+    return texts, y
+
+
 def train(student: FrictionClassifier, texts: list[str], target: np.ndarray, epochs: int,
           lr: float = 1e-4, head_lr: float = 5e-4, bs: int = 32) -> list[float]:
     """MSE on the teacher's logits; otherwise FrictionClassifier's fine-tuning loop (its length
@@ -202,6 +219,8 @@ elif STEP == "train":
         extra.append(with_context_copies(rows, target))
     if os.environ.get("PIECES"):
         extra.append(with_pieces(rows, teacher_bf16))
+    if os.environ.get("ROUND3"):
+        extra.append(round3_texts(teacher_bf16, pieces=bool(os.environ.get("PIECES"))))
     for more_texts, more_target in extra:
         texts, target = texts + more_texts, np.concatenate([target, more_target])
     del teacher_bf16
