@@ -63,11 +63,13 @@ def load_recipe(path: str | Path) -> dict:
     root = (path.parent / recipe["root"]).resolve()
     recipe["root"] = str(root)
     for key in ("written", "real", "pool"):
-        if isinstance(recipe[key], list):
-            recipe[key] = [str((root / p).resolve()) for p in recipe[key]]
-        elif recipe[key]:
-            recipe[key] = str((root / recipe[key]).resolve())
+        recipe[key] = _each_path(recipe[key], lambda p: str((root / p).resolve()))
     return recipe
+
+
+def _each_path(value, fn):
+    """fn over a recipe path key: one path, a list of them (`written`), or None."""
+    return [fn(p) for p in value] if isinstance(value, list) else (fn(value) if value else value)
 
 
 def background_negatives(pool: pd.DataFrame, labelled: set[str], teacher, n: int, max_score: float,
@@ -166,11 +168,7 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
                                   if len(data) > 1 else {})},
              "total_seconds": round(time.perf_counter() - t0)}
     for key in ("written", "real", "pool"):  # paths in the card relative to the repository, not this machine
-        value = facts["recipe"].get(key)
-        if isinstance(value, list):
-            facts["recipe"][key] = [os.path.relpath(p, recipe["root"]) for p in value]
-        elif value:
-            facts["recipe"][key] = os.path.relpath(value, recipe["root"])
+        facts["recipe"][key] = _each_path(facts["recipe"].get(key), lambda p: os.path.relpath(p, recipe["root"]))
     return model, metrics, facts
 
 
