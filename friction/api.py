@@ -101,13 +101,16 @@ def training_data(data: PathLike, labels_file: PathLike | None = None,
 def train(data: PathLike | None = None, output: PathLike | None = None, *, recipe: PathLike | None = None,
           smoke: bool = False, labels: PathLike | None = None, base: PathLike | None = None,
           mix: PathLike | None = None, method: str = "finetune", epochs: int = 6, max_length: int = 128,
-          refit_on_dev: bool = False, context: bool = False, seed: int = 0, log: Log | None = None) -> dict:
+          refit_on_dev: bool = False, context: bool = False, seed: int = 0, screen: bool = True,
+          log: Log | None = None) -> dict:
     """Train a model on labelled DATA and save it to `output`; returns the dev figures.
 
     Rows with split 'train' train, rows with split 'dev' calibrate scores and tune thresholds.
     `labels` is a label-set YAML (keep, rename, add labels), `base` a model to continue from,
     `mix` extra labelled data. With `recipe` (e.g. models/default/recipe.yaml) DATA and the
     other settings come from the recipe file instead, and the recipe is copied into `output`.
+    `screen=False` saves the folder without its fast screen (every message goes to the model):
+    for a soup ingredient trained alone, whose screen would be rebuilt for the soup anyway.
 
         >>> friction.train("company_labels.csv", "models/acme", base="models/default")
         >>> friction.train(recipe="models/default/recipe.yaml", output="models/default")
@@ -116,10 +119,11 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
     if output is None:
         raise ValueError("give the new model folder (output)")
     if recipe:
-        return train_from_recipe(recipe, output, smoke=smoke, log=log)
+        return train_from_recipe(recipe, output, smoke=smoke, screen=screen, log=log)
     if data is None:
         raise ValueError("give labelled DATA, or a recipe file")
     from .corpus import data_hash
+    from .model.pipeline import FrictionPipeline
     from .model.training import train_on_splits
 
     df, label_set, renames = training_data(data, labels, mix)
@@ -128,7 +132,7 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
     model, report = train_on_splits(df, label_set, refit_on_dev=refit_on_dev, method=method, epochs=epochs,
                                     max_length=max_length, seed=seed, base=base,
                                     head_from={new: old for old, new in renames.items()}, use_context=context)
-    pipe = with_screen(model, df, log)
+    pipe = with_screen(model, df, log) if screen else FrictionPipeline.of(model)
     pipe.to_disk(output, metrics={"dev": report["dev"]},
                  extra={"model_id": model_name(output), "training_data": {
                    "source": str(data), "mix": str(mix) if mix else None, "sha256": data_hash(df), "n": len(df),
@@ -139,28 +143,32 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
     return {"output": str(output), "dev": report["dev"], "n_train": report["n_train"], "n_dev": report["n_dev"]}
 
 
-def train_from_recipe(recipe: PathLike, output: PathLike, smoke: bool = False, log: Log | None = None) -> dict:
+def train_from_recipe(recipe: PathLike, output: PathLike, smoke: bool = False, screen: bool = True,
+                      log: Log | None = None) -> dict:
     """Train what a recipe file says (`friction.model.recipe`), save it with its figures and a
-    copy of the recipe. Returns the metrics per split."""
+    copy of the recipe (and its screen unless `screen` is False). Returns the metrics per split."""
     from .model.recipe import load_recipe, train_recipe
 
     log = log or (lambda line: None)
     settings = load_recipe(recipe)
     model, metrics, facts = train_recipe(settings, smoke=smoke, log=log)
-    save_with_screen(model, metrics, facts, settings, recipe, output, log)
+    save_with_screen(model, metrics, facts, settings, recipe, output, log, screen=screen)
     return {"output": str(output), "metrics": metrics}
 
 
 def save_with_screen(model, metrics: dict, facts: dict, settings: dict, recipe: PathLike, output: PathLike,
-                     log: Log | None = None) -> None:
+                     log: Log | None = None, screen: bool = True) -> None:
     """Save a recipe's trained model as a cascade-ready folder: its screen (fitted on the
-    recipe's data, keeping the model's flags), its figures, and a copy of the recipe file."""
+    recipe's data, keeping the model's flags; skipped when `screen` is False), its figures, and
+    a copy of the recipe file."""
     from .model.cascade import screen_for_recipe
     from .model.pipeline import FrictionPipeline
 
-    screen = screen_for_recipe(settings, encoder=model.encoder_, log=log or (lambda line: None), model=model)
-    metrics["screen"] = screen.tuning_
-    FrictionPipeline.of(model, screen).to_disk(output, metrics=metrics,
+    fitted = None
+    if screen:
+        fitted = screen_for_recipe(settings, encoder=model.encoder_, log=log or (lambda line: None), model=model)
+        metrics["screen"] = fitted.tuning_
+    FrictionPipeline.of(model, fitted).to_disk(output, metrics=metrics,
                                                extra={"model_id": model_name(output), **facts})
     if Path(recipe).resolve() != (Path(output) / "recipe.yaml").resolve():
         shutil.copyfile(recipe, Path(output) / "recipe.yaml")

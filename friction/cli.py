@@ -216,8 +216,10 @@ def evaluate(data, model_path, split, train_data, baselines, no_cascade, as_json
 @click.option("--refit-on-dev", is_flag=True, help="After calibrating on dev, retrain on train+dev.")
 @click.option("--context", is_flag=True, help="Read each chat message with the previous message of its thread.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-screen", is_flag=True,
+              help="Save the folder without its fast screen (e.g. a soup ingredient, whose soup gets its own).")
 def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epochs, max_length, refit_on_dev, context,
-          seed):
+          seed, no_screen):
     """Train a model on labelled DATA (CSV/JSONL or a corpus folder with splits.json).
 
     Rows with split 'train' train, rows with split 'dev' calibrate scores and tune
@@ -230,7 +232,7 @@ def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epoc
     try:
         train_model(data, output, recipe=recipe_file, smoke=smoke, labels=labels_file, base=base, mix=mix,
                     method=method, epochs=epochs, max_length=max_length, refit_on_dev=refit_on_dev,
-                    context=context, seed=seed, log=lambda line: click.echo(line, err=True))
+                    context=context, seed=seed, screen=not no_screen, log=lambda line: click.echo(line, err=True))
     except (ValueError, OSError, KeyError) as exc:
         fail(str(exc))
     click.echo(f"saved model to {output}", err=True)

@@ -117,3 +117,59 @@ def test_long_texts_go_through_the_encoder_in_bounded_window_batches(trained):
     for (o1, c1), (o2, c2) in zip(tok_one, tok_sliced):
         assert (o1 == o2).all() and len(o1) > 0
         np.testing.assert_allclose(c1, c2, rtol=0.02, atol=0.02)   # per-token values: bf16 rounding
+
+
+PREAMBLE = ("Notes from the Tuesday planning call: the room is booked until noon, lunch arrives at twelve, "
+            "parking is in lot B, badges wait at the front desk, and the slides go in the shared folder "
+            "before nine on Monday morning, as agreed last week. ")
+
+
+def test_training_on_every_window_learns_a_complaint_after_a_long_preamble(tmp_path):
+    """Inference scores a long text by its strongest window; with train_windows, training does the
+    same. Here every text's first window is the same preamble, so only the later windows carry
+    the label: the windowed model learns it and keeps the setting through save, load and soup."""
+    from friction.labels import Label
+
+    rows = [json.loads(line) for line in open(f"{FIX}/tiny.jsonl", encoding="utf-8")]
+    rows = [r for r in rows if r["labels"] in ("budget_rivalry", "")]
+    texts = [PREAMBLE + r["text"] for r in rows]
+    y = np.array([[float(r["labels"] == "budget_rivalry")] for r in rows], dtype=np.float32)
+    label = Label("budget_rivalry", "Competition for funding", "")
+    model = FrictionClassifier(labels=[label], max_length=48, epochs=10, lr=1e-4, train_windows=4, seed=0)
+    from transformers import AutoTokenizer
+
+    from friction.model.encoder import minilm_dir
+
+    tok = AutoTokenizer.from_pretrained(minilm_dir(), local_files_only=True)
+    model_tokens = {tuple(ids) for ids in tok(texts, truncation=True, max_length=48)["input_ids"]}
+    assert len(model_tokens) == 1  # the first window alone says nothing
+    model.fit(texts, y, holdout=0, progress=False)
+    held = [PREAMBLE + "Marketing kept its whole events budget and our hiring plan got cancelled.",
+            PREAMBLE + "Thanks, the slides look good. See you tomorrow."]
+    scores = model.decision_function(texts + held)[:, 0]
+    train_pos, train_neg = scores[:len(rows)][y[:, 0] == 1], scores[:len(rows)][y[:, 0] == 0]
+    assert train_pos.min() > train_neg.max()
+    assert scores[-2] > scores[-1]
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["settings"]["train_windows"] == 4
+    again = FrictionClassifier.load(tmp_path / "m", precision="fp32", exact=True)
+    assert again.train_windows == 4 and FrictionClassifier.soup([again, again]).train_windows == 4
+
+
+def test_a_recipe_model_saved_without_its_screen_is_a_loadable_screenless_folder(trained, tmp_path):
+    """`friction train --recipe R --no-screen` (a soup ingredient trained alone): the folder holds
+    the classifier, its figures and the recipe, and no screen stage."""
+    from friction.api import save_with_screen
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("settings: {seed: 1}\n", encoding="utf-8")
+    model = load_model(trained).classifier
+    save_with_screen(model, {"real dev": {"macro_f1": 0.5}}, {"model_id": "x"}, {}, recipe, tmp_path / "ingredient",
+                     screen=False)
+    folder = tmp_path / "ingredient"
+    cfg = json.loads((folder / "config.json").read_text())
+    assert [c["name"] for c in cfg["pipeline"]] == ["classifier", "evidence"]
+    assert not (folder / "screen").exists() and (folder / "recipe.yaml").read_text() == "settings: {seed: 1}\n"
+    assert json.loads((folder / "metrics.json").read_text()) == {"real dev": {"macro_f1": 0.5}}
+    again = load_model(folder)
+    assert again.screen is None and again.label_ids == model.label_ids

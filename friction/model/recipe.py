@@ -35,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "pool": None,  # default: ../shared/external_train beside the repository
     "background": {"n": 3000, "weight": 0.3, "teacher_max": 0.5},
     "augment": {"share": 0.5},
-    "settings": {"method": "finetune", "epochs": 3, "lr": 1.2e-4, "batch_size": 16, "max_length": 128, "seed": 0},
+    "settings": {"method": "finetune", "epochs": 3, "lr": 1.2e-4, "batch_size": 16, "max_length": 128, "seed": 0,
+                 "train_windows": 1},  # windows of a long text read in training, strongest counting (1: the first)
     "thresholds": "pooled",  # "pooled": each label's F1-best threshold on written + real dev together;
     # "worlds": the best mean of the two worlds' F1, so real dev's base rate weighs as much as written dev
     # (measured: more recall, more false alarms; scripts/experiments/threshold_rule.py)
