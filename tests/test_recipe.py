@@ -101,3 +101,40 @@ def test_a_recipe_reads_several_written_corpora_each_split_by_its_own_splits_fil
         {"id": "a-0", "org": "Org B", "channel": "chat", "labels": "", "text": "same id again"}) + "\n")
     with pytest.raises(ValueError, match="a-0 is in more than one corpus"):
         load_corpora([tmp_path / "a", tmp_path / "b"])
+
+
+def tiny_ingredients(seeds=(0, 1)):
+    from friction.model.recipe import Ingredient
+
+    rows = [json.loads(line) for line in open(CHECKOUT_ROOT / "tests" / "fixtures" / "model" / "tiny.jsonl")]
+    ids = [lab.id for lab in FrictionClassifier().labels]
+    y = np.array([[float(r["labels"] == lid) for lid in ids] for r in rows], dtype=np.float32)
+    texts = [r["text"] for r in rows]
+    return [Ingredient(settings={"epochs": 2, "max_length": 32, "batch_size": 8, "lr": 1e-4, "seed": s},
+                       texts=texts, y=y, weights=np.ones(len(rows), np.float32), dev_texts=texts[::3], dev_y=y[::3])
+            for s in seeds]
+
+
+def test_soup_ingredients_trained_side_by_side_are_those_trained_one_after_another(monkeypatch):
+    """Each ingredient trains in its own spawned process on its own core; the models that come
+    back are the ones this process trains with one core (same seed, same data, same order)."""
+    import os
+
+    from friction.model.recipe import fit_ingredients
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two cores")
+    jobs = tiny_ingredients()
+    apart = fit_ingredients(jobs, workers=2, log=lambda line: None)
+    mine = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(mine)})
+        here = fit_ingredients(jobs, workers=1, progress=False)
+    finally:
+        os.sched_setaffinity(0, mine)
+    texts = ["Finance moved our tooling money to the brand team again.", "Room 4B is booked."]
+    assert [m.seed for m in apart] == [0, 1]
+    for a, b in zip(apart, here):
+        np.testing.assert_allclose(a.decision_function(texts), b.decision_function(texts), atol=1e-4)
+        assert (a.thresholds_ == b.thresholds_).all()
+    assert not np.allclose(apart[0].decision_function(texts), apart[1].decision_function(texts), atol=1e-3)

@@ -23,6 +23,12 @@ FORMAT_VERSION = 1
 WINDOW_STRIDE = 32
 
 
+def window_stride(max_length: int) -> int:
+    """WINDOW_STRIDE, or half a window where a short max_length leaves no room for it (the
+    tokenizer refuses an overlap as long as the window)."""
+    return WINDOW_STRIDE if WINDOW_STRIDE < max_length - 2 else max(0, (max_length - 2) // 2)
+
+
 def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -163,7 +169,7 @@ class FrictionClassifier:
         none, one per pass teaches that, and reading all of them doubled the cost of training on
         the real corpus (30% of its messages are longer than a window)."""
         enc = self.encoder_.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                      return_overflowing_tokens=True, stride=WINDOW_STRIDE, return_tensors="pt")
+                                      return_overflowing_tokens=True, stride=window_stride(self.max_length), return_tensors="pt")
         owner = enc["overflow_to_sample_mapping"].numpy()
         keep = window_budget(owner, self.train_windows)
         keep = np.ones(len(owner), bool) if keep is None else keep
@@ -385,7 +391,7 @@ class FrictionClassifier:
                 mapping, offsets = np.arange(len(idx)), None
             else:
                 inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
-                             return_overflowing_tokens=True, stride=WINDOW_STRIDE, return_tensors="pt",
+                             return_overflowing_tokens=True, stride=window_stride(self.max_length), return_tensors="pt",
                              return_offsets_mapping=tokens is not None)
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
                 offsets = inputs["offset_mapping"].numpy() if tokens is not None else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +135,12 @@ def dev_frame(parts: dict) -> pd.DataFrame:
     return pd.concat([parts["written"]["dev"], parts["real"]["dev"]], ignore_index=True)
 
 
-def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
+def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True, workers: int | None = None,
                  log=print) -> tuple[FrictionClassifier, dict, dict]:
     """Train the recipe's model. Returns (model, metrics per split, training facts for the card).
-    With `soup` ingredients, one model per ingredient, weight-averaged and calibrated again on
-    dev. `smoke` trains one epoch on 300 messages: it checks the recipe runs, nothing more."""
+    With `soup` ingredients, one model per ingredient (side by side: see `fit_ingredients`),
+    weight-averaged and calibrated again on dev. `smoke` trains one epoch on 300 messages: it
+    checks the recipe runs, nothing more."""
     from ..realtext import DEFAULT_POOL, load_real_corpus, read_pool
 
     t0 = time.perf_counter()
@@ -146,17 +148,16 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
     pool = read_pool(recipe["pool"] or DEFAULT_POOL)
     read = load_real_corpus(recipe["real"], pool=pool)
     log(f"real labelled: {len(read)} joined, {read.attrs['dropped']} dropped (text changed or missing)")
-    models, data = [], []
+    jobs, data = [], []
     for override in recipe["soup"] or [{}]:
         r = with_overrides(recipe, override)
-        settings = dict(r["settings"], **({"epochs": 1} if smoke else {}))
         train, weights, parts = training_data(r, pool, read, smoke=smoke, log=log)
         dev = dev_frame(parts)
-        model = FrictionClassifier(labels=DEFAULT_LABELS, **settings)
-        model.fit(train.text.tolist(), label_matrix(train.label_list, ids), sample_weight=weights,
-                  dev=(dev.text.tolist(), label_matrix(dev.label_list, ids)), progress=progress)
-        models.append(model)
+        jobs.append(Ingredient(settings=dict(r["settings"], **({"epochs": 1} if smoke else {})),
+                               texts=train.text.tolist(), y=label_matrix(train.label_list, ids), weights=weights,
+                               dev_texts=dev.text.tolist(), dev_y=label_matrix(dev.label_list, ids)))
         data.append(train)
+    models = fit_ingredients(jobs, workers=workers, progress=progress, log=log)
     model, metrics = finish(models, parts, thresholds=recipe["thresholds"], pooling=recipe["pooling"], log=log)
     train = data[0]
     facts = {"recipe": {k: v for k, v in recipe.items() if k not in ("root",)},
@@ -171,6 +172,54 @@ def train_recipe(recipe: dict, smoke: bool = False, progress: bool = True,
     for key in ("written", "real", "pool"):  # paths in the card relative to the repository, not this machine
         facts["recipe"][key] = _each_path(facts["recipe"].get(key), lambda p: os.path.relpath(p, recipe["root"]))
     return model, metrics, facts
+
+
+@dataclass
+class Ingredient:
+    """What one soup ingredient trains on: its classifier settings, data, loss weights and dev."""
+    settings: dict
+    texts: list[str]
+    y: np.ndarray
+    weights: np.ndarray
+    dev_texts: list[str]
+    dev_y: np.ndarray
+
+    def fit(self, progress: bool = True) -> FrictionClassifier:
+        return FrictionClassifier(labels=DEFAULT_LABELS, **self.settings).fit(
+            self.texts, self.y, sample_weight=self.weights, dev=(self.dev_texts, self.dev_y), progress=progress)
+
+
+def fit_ingredients(jobs: list[Ingredient], workers: int | None = None, progress: bool = True,
+                    log=print) -> list[FrictionClassifier]:
+    """Train each ingredient. With several ingredients and cores, they train side by side in
+    spawned processes, each pinned to its own share of the cores (`workers`: how many at once;
+    default one per ingredient, at most one per core; 1 trains them here, one after another).
+    Measured on 2 cores (2026-12-07): two single-core trainings ran 1.3 batches/s each, one
+    training on both cores 1.5, so the shipped two-model soup trains in ~55 min instead of ~80."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    workers = min(len(jobs), len(cores)) if workers is None else max(1, min(workers, len(jobs), len(cores)))
+    if workers == 1:
+        return [job.fit(progress=progress) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pool
+    shares = ctx.Queue()
+    for i in range(workers):
+        shares.put(cores[i::workers])
+    log(f"training {len(jobs)} ingredients side by side, {workers} at a time, each on {len(cores) // workers} core(s)")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_to, initargs=(shares,)) as pool:
+        return list(pool.map(_fit_quietly, jobs))
+
+
+def _pin_to(shares) -> None:
+    """Pool worker start: keep to the cores this worker was given (torch then uses that many threads)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, shares.get())
+
+
+def _fit_quietly(job: Ingredient) -> FrictionClassifier:
+    return job.fit(progress=False)  # progress bars of side-by-side workers would overwrite each other
 
 
 def finish(models: list[FrictionClassifier], parts: dict, thresholds: str = "pooled", pooling: str = "message",
