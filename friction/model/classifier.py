@@ -169,7 +169,8 @@ class FrictionClassifier:
         none, one per pass teaches that, and reading all of them doubled the cost of training on
         the real corpus (30% of its messages are longer than a window)."""
         enc = self.encoder_.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                      return_overflowing_tokens=True, stride=window_stride(self.max_length), return_tensors="pt")
+                                      return_overflowing_tokens=True, stride=window_stride(self.max_length),
+                                      return_tensors="pt")
         owner = enc["overflow_to_sample_mapping"].numpy()
         keep = window_budget(owner, self.train_windows)
         keep = np.ones(len(owner), bool) if keep is None else keep
@@ -391,8 +392,8 @@ class FrictionClassifier:
                 mapping, offsets = np.arange(len(idx)), None
             else:
                 inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
-                             return_overflowing_tokens=True, stride=window_stride(self.max_length), return_tensors="pt",
-                             return_offsets_mapping=tokens is not None)
+                             return_overflowing_tokens=True, stride=window_stride(self.max_length),
+                             return_tensors="pt", return_offsets_mapping=tokens is not None)
                 mapping = inputs["overflow_to_sample_mapping"].numpy()
                 offsets = inputs["offset_mapping"].numpy() if tokens is not None else None
                 keep = window_budget(mapping, getattr(self, "windows_per_message", None))
