@@ -64,7 +64,10 @@ def main() -> None:
            "reaches the label's threshold (tuned on dev for F1): " +
            ", ".join(f"{k} {v:.2f}" for k, v in cfg["thresholds"].items()) + ".",
            "- Evidence: the sentence(s) (spaCy en_core_web_sm sentences) that score highest for each label.",
-           "- Long texts are read in overlapping 128-token windows; the strongest window counts.",
+           "- Long texts are read in overlapping 128-token windows; the strongest window counts" +
+           (f" (in training too: up to {cfg['settings']['train_windows']} windows of a labelled text, one "
+            "random window of a `none` text per pass)." if cfg.get("settings", {}).get("train_windows", 1) > 1
+            else "."),
            f"- Folder: {size:.0f} MB — encoder weights as fp16 safetensors, heads/calibration as safetensors, "
            "settings as JSON; loading never unpickles anything and never runs training code.",
            ""]

@@ -40,8 +40,9 @@ def main() -> None:
     configs = [json.loads((Path(f) / "config.json").read_text()) for f in args.folders]
     facts = configs[0]
     rec = {**facts.get("recipe", {}), **{k: recipe[k] for k in ("real_exclude_strata", "real_positive_weight", "thresholds", "pooling", "soup")}}
-    # the card's "time to remake": each ingredient's own training plus this soup step
-    trained = sum(c.get("total_seconds", 0) for c in configs)
+    # the card's "time to remake": the ingredients' training (side by side, as `friction train
+    # --recipe` runs them: the longest one) plus this soup step
+    trained = max(c.get("total_seconds", 0) for c in configs)
     extra = {"recipe": rec, "training_data": {**facts.get("training_data", {}), "soup_of": recipe["soup"] or len(models)},
              "total_seconds": round(trained + time.perf_counter() - t0)}
     save_with_screen(model, metrics, extra, recipe, args.recipe, args.output, log=print)
