@@ -10,6 +10,18 @@ written dev for every model before (3.1 -> 4.7%, 4.8 -> 5.1%, 3.4 -> 5.4%, 1.7 -
 are weight-averaged as `scripts/soup_folders.py` does (fp32), calibrated on written + real dev by
 each threshold rule of the recipe (`pooled`, `worlds`), and scored on the same dev. No test split
 is read. The winner is then built with `scripts/soup_folders.py` and evaluated once.
+
+`capped` (not a recipe rule): the pooled thresholds, then raised greedily (the label and step
+that remove the most false alarms per point of dev rule lost) until both dev splits are at the
+cap, so candidates that differ in false alarms are compared at equal false alarms.
+
+Result (2026-12-08, FRICTION_INT8=0): training on every window of long texts
+(`settings: train_windows: 4`, the shipped two-model recipe otherwise):
+
+    soup                          pooled                               capped (3.5%)
+    shipped                       0.612 (written / real dev FA 2.7/2.2%)  0.612
+    train_windows 4               0.621 (5.4% / 2.1%: out)              0.609 (3.4% / 1.8%)
+    shipped + both of those       0.614 (4.1% / 2.4%: out)              0.613
 """
 
 from __future__ import annotations
@@ -58,15 +70,44 @@ def main() -> None:
     y = label_matrix(dev.label_list, ids)
     proba = platt_apply(logits, platt_fit(logits, y))
     worlds = dev.world.to_numpy()
-    for rule in ("pooled", "worlds"):
+    for rule in ("pooled", "worlds", "capped"):
         t = f1_thresholds(proba, y, worlds if rule == "worlds" else None)
-        fig = {w: evaluate(y[worlds == w], (proba[worlds == w] >= t).astype(np.int8), ids) for w in ("written", "real")}
-        ok = max(f["fpr_none"] for f in fig.values()) <= args.max_dev_fa
-        score = (fig["written"]["macro_f1"] + fig["real"]["any_friction"]["f1"]) / 2
+        if rule == "capped":
+            t = capped(t, proba, y, worlds, ids, args.max_dev_fa)
+        fig, score, fa = dev_figures(t, proba, y, worlds, ids)
+        ok = fa <= args.max_dev_fa
         print(f"{' + '.join(Path(f).name for f in args.folders)} [{rule}]: dev rule {score:.3f}{'' if ok else f' (dev FA > {args.max_dev_fa:.1%}: out)'}"
               f"  written dev macro-F1 {fig['written']['macro_f1']:.3f} FA {fig['written']['fpr_none']:.3f}"
               f"  real dev any-F1 {fig['real']['any_friction']['f1']:.3f} (P {fig['real']['any_friction']['precision']:.2f}"
               f" R {fig['real']['any_friction']['recall']:.2f}) FA {fig['real']['fpr_none']:.3f}")
+
+
+
+def dev_figures(t: np.ndarray, proba: np.ndarray, y: np.ndarray, worlds: np.ndarray, ids: list[str]):
+    """(figures per world, dev rule, the higher of the two dev false-alarm rates) at thresholds t."""
+    fig = {w: evaluate(y[worlds == w], (proba[worlds == w] >= t).astype(np.int8), ids) for w in ("written", "real")}
+    return fig, (fig["written"]["macro_f1"] + fig["real"]["any_friction"]["f1"]) / 2, max(f["fpr_none"] for f in fig.values())
+
+
+def capped(t: np.ndarray, proba: np.ndarray, y: np.ndarray, worlds: np.ndarray, ids: list[str], cap: float) -> np.ndarray:
+    """Raise thresholds until both dev splits' false alarms are at most `cap`: each step takes the
+    label and rise (0.025-0.4) that remove the most false alarms per point of dev rule lost."""
+    t = t.astype(float).copy()
+    _, score, fa = dev_figures(t, proba, y, worlds, ids)
+    while fa > cap:
+        best = None
+        for i in range(len(ids)):
+            for rise in np.arange(0.025, 0.41, 0.025):
+                t2 = t.copy()
+                t2[i] = min(0.95, t[i] + rise)
+                _, s2, fa2 = dev_figures(t2, proba, y, worlds, ids)
+                gain = (fa - fa2) / max(1e-6, score - s2 + 1e-4)
+                if fa2 < fa - 1e-9 and (best is None or gain > best[0]):
+                    best = (gain, t2, s2, fa2)
+        if best is None:
+            break
+        _, t, score, fa = best
+    return t
 
 
 if __name__ == "__main__":
