@@ -197,7 +197,7 @@ def fit_ingredients(jobs: list[Ingredient], workers: int | None = None, progress
     spawned processes, each pinned to its own share of the cores (`workers`: how many at once;
     default one per ingredient, at most one per core; 1 trains them here, one after another).
     Measured on 2 cores (2026-12-07): two single-core trainings ran 1.3 batches/s each, one
-    training on both cores 1.5, so the shipped two-model soup trains in ~55 min instead of ~80."""
+    training on both cores 1.5, so the shipped two-model soup trains in ~50 min instead of ~86."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
     workers = min(len(jobs), len(cores)) if workers is None else max(1, min(workers, len(jobs), len(cores)))
     if workers == 1:
