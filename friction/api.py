@@ -102,7 +102,7 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
           smoke: bool = False, labels: PathLike | None = None, base: PathLike | None = None,
           mix: PathLike | None = None, method: str = "finetune", epochs: int = 6, max_length: int = 128,
           refit_on_dev: bool = False, context: bool = False, seed: int = 0, screen: bool = True,
-          log: Log | None = None) -> dict:
+          workers: int | None = None, log: Log | None = None) -> dict:
     """Train a model on labelled DATA and save it to `output`; returns the dev figures.
 
     Rows with split 'train' train, rows with split 'dev' calibrate scores and tune thresholds.
@@ -111,6 +111,7 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
     other settings come from the recipe file instead, and the recipe is copied into `output`.
     `screen=False` saves the folder without its fast screen (every message goes to the model):
     for a soup ingredient trained alone, whose screen would be rebuilt for the soup anyway.
+    `workers`: how many of a recipe's soup ingredients train at once (`fit_ingredients`).
 
         >>> friction.train("company_labels.csv", "models/acme", base="models/default")
         >>> friction.train(recipe="models/default/recipe.yaml", output="models/default")
@@ -119,7 +120,7 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
     if output is None:
         raise ValueError("give the new model folder (output)")
     if recipe:
-        return train_from_recipe(recipe, output, smoke=smoke, screen=screen, log=log)
+        return train_from_recipe(recipe, output, smoke=smoke, screen=screen, workers=workers, log=log)
     if data is None:
         raise ValueError("give labelled DATA, or a recipe file")
     from .corpus import data_hash
@@ -144,14 +145,14 @@ def train(data: PathLike | None = None, output: PathLike | None = None, *, recip
 
 
 def train_from_recipe(recipe: PathLike, output: PathLike, smoke: bool = False, screen: bool = True,
-                      log: Log | None = None) -> dict:
+                      workers: int | None = None, log: Log | None = None) -> dict:
     """Train what a recipe file says (`friction.model.recipe`), save it with its figures and a
     copy of the recipe (and its screen unless `screen` is False). Returns the metrics per split."""
     from .model.recipe import load_recipe, train_recipe
 
     log = log or (lambda line: None)
     settings = load_recipe(recipe)
-    model, metrics, facts = train_recipe(settings, smoke=smoke, log=log)
+    model, metrics, facts = train_recipe(settings, smoke=smoke, workers=workers, log=log)
     save_with_screen(model, metrics, facts, settings, recipe, output, log, screen=screen)
     return {"output": str(output), "metrics": metrics}
 

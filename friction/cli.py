@@ -218,8 +218,11 @@ def evaluate(data, model_path, split, train_data, baselines, no_cascade, as_json
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-screen", is_flag=True,
               help="Save the folder without its fast screen (e.g. a soup ingredient, whose soup gets its own).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="With --recipe: soup ingredients trained at once, each on its own cores "
+                   "(default: one per ingredient, at most one per core; 1: one after another).")
 def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epochs, max_length, refit_on_dev, context,
-          seed, no_screen):
+          seed, no_screen, workers):
     """Train a model on labelled DATA (CSV/JSONL or a corpus folder with splits.json).
 
     Rows with split 'train' train, rows with split 'dev' calibrate scores and tune
@@ -232,7 +235,8 @@ def train(data, output, recipe_file, smoke, labels_file, base, mix, method, epoc
     try:
         train_model(data, output, recipe=recipe_file, smoke=smoke, labels=labels_file, base=base, mix=mix,
                     method=method, epochs=epochs, max_length=max_length, refit_on_dev=refit_on_dev,
-                    context=context, seed=seed, screen=not no_screen, log=lambda line: click.echo(line, err=True))
+                    context=context, seed=seed, screen=not no_screen, workers=workers,
+                    log=lambda line: click.echo(line, err=True))
     except (ValueError, OSError, KeyError) as exc:
         fail(str(exc))
     click.echo(f"saved model to {output}", err=True)
