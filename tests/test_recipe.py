@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from friction.corpus import load_corpus
+from friction.labels import DEFAULT_LABEL_IDS
 from friction.model.classifier import FrictionClassifier
 from friction.model import default_model_path
 from friction.model.recipe import DEFAULTS, finish, load_recipe, with_overrides
@@ -107,8 +108,7 @@ def tiny_ingredients(seeds=(0, 1)):
     from friction.model.recipe import Ingredient
 
     rows = [json.loads(line) for line in open(CHECKOUT_ROOT / "tests" / "fixtures" / "model" / "tiny.jsonl")]
-    ids = [lab.id for lab in FrictionClassifier().labels]
-    y = np.array([[float(r["labels"] == lid) for lid in ids] for r in rows], dtype=np.float32)
+    y = np.array([[float(r["labels"] == lid) for lid in DEFAULT_LABEL_IDS] for r in rows], dtype=np.float32)
     texts = [r["text"] for r in rows]
     return [Ingredient(settings={"epochs": 2, "max_length": 32, "batch_size": 8, "lr": 1e-4, "seed": s},
                        texts=texts, y=y, weights=np.ones(len(rows), np.float32), dev_texts=texts[::3], dev_y=y[::3])

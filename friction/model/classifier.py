@@ -160,26 +160,36 @@ class FrictionClassifier:
             enc = tok(list(texts), padding=True, truncation=True, max_length=ml, return_tensors="pt")
         return {k: v.to(self.device_) for k, v in enc.items()}
 
+    def _windows(self, texts: list[str], per_message: int | None,
+                 offsets: bool = False) -> tuple[dict, np.ndarray, np.ndarray | None]:
+        """Texts in overlapping windows of max_length tokens, at most `per_message` each (chosen
+        by `window_budget`): (input_ids and attention_mask on the device, each window's text
+        index, each window's token offsets when asked)."""
+        enc = self.encoder_.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                                      return_overflowing_tokens=True, stride=window_stride(self.max_length),
+                                      return_tensors="pt", return_offsets_mapping=offsets)
+        owner = enc["overflow_to_sample_mapping"].numpy()
+        keep = window_budget(owner, per_message)
+        keep = slice(None) if keep is None else keep
+        inputs = {k: enc[k][keep].to(self.device_) for k in ("input_ids", "attention_mask")}
+        return inputs, owner[keep], enc["offset_mapping"].numpy()[keep] if offsets else None
+
     def _window_inputs(self, texts: list[str], labelled: np.ndarray,
                        rng: np.random.Generator) -> tuple[dict, torch.Tensor]:
         """A training batch read in overlapping windows as inference reads it, with each window's
-        text index. A text with a label keeps all its windows (at most `train_windows`, chosen as
-        `window_budget` chooses; the strongest counts, as at inference: the label may sit in any
-        of them). A `none` text keeps one window drawn at random: every window of it must read as
-        none, one per pass teaches that, and reading all of them doubled the cost of training on
-        the real corpus (30% of its messages are longer than a window)."""
-        enc = self.encoder_.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                      return_overflowing_tokens=True, stride=window_stride(self.max_length),
-                                      return_tensors="pt")
-        owner = enc["overflow_to_sample_mapping"].numpy()
-        keep = window_budget(owner, self.train_windows)
-        keep = np.ones(len(owner), bool) if keep is None else keep
+        text index. A text with a label keeps all its windows (at most `train_windows`; the
+        strongest counts, as at inference: the label may sit in any of them). A `none` text keeps
+        one window drawn at random: every window of it must read as none, one per pass teaches
+        that, and reading all of them doubled the cost of training on the real corpus (30% of its
+        messages are longer than a window)."""
+        inputs, owner, _ = self._windows(texts, self.train_windows)
+        keep = np.ones(len(owner), bool)
         for i in np.flatnonzero(~labelled & (np.bincount(owner, minlength=len(texts)) > 1)):
-            mine = np.flatnonzero(keep & (owner == i))
+            mine = np.flatnonzero(owner == i)
             keep[mine] = False
             keep[rng.choice(mine)] = True
-        inputs = {k: enc[k][keep].to(self.device_) for k in ("input_ids", "attention_mask")}
-        return inputs, torch.as_tensor(owner[keep], device=self.device_)
+        keep_t = torch.as_tensor(keep, device=self.device_)
+        return {k: v[keep_t] for k, v in inputs.items()}, torch.as_tensor(owner[keep], device=self.device_)
 
     def _pos_weight(self, y: np.ndarray) -> torch.Tensor:
         pos = y.sum(0)
@@ -382,7 +392,7 @@ class FrictionClassifier:
         per_text: list = [[] for _ in texts]
         if not texts:
             return out
-        enc, head, tok = self.encoder_, self.head_, self.encoder_.tokenizer
+        enc, head = self.encoder_, self.head_
         enc.eval()
         order = np.argsort([len(t) for t in texts], kind="stable")
         for s in range(0, len(texts), batch_size):
@@ -391,17 +401,9 @@ class FrictionClassifier:
                 inputs = self._inputs([texts[j] for j in idx], [contexts[j] for j in idx])
                 mapping, offsets = np.arange(len(idx)), None
             else:
-                inputs = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=self.max_length,
-                             return_overflowing_tokens=True, stride=window_stride(self.max_length),
-                             return_tensors="pt", return_offsets_mapping=tokens is not None)
-                mapping = inputs["overflow_to_sample_mapping"].numpy()
-                offsets = inputs["offset_mapping"].numpy() if tokens is not None else None
-                keep = window_budget(mapping, getattr(self, "windows_per_message", None))
-                if keep is not None:
-                    mapping = mapping[keep]
-                    offsets = offsets[keep] if offsets is not None else None
-                inputs = {k: (inputs[k][keep] if keep is not None else inputs[k]).to(self.device_)
-                          for k in ("input_ids", "attention_mask")}
+                inputs, mapping, offsets = self._windows([texts[j] for j in idx],
+                                                         getattr(self, "windows_per_message", None),
+                                                         offsets=tokens is not None)
             ids, mask = inputs["input_ids"], inputs["attention_mask"]
             reader = getattr(self, "onnx_", None) or enc
             logit_parts, contrib_parts = [], []

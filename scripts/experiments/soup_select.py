@@ -50,6 +50,7 @@ from friction.model.calibration import f1_thresholds, platt_apply, platt_fit  # 
 from friction.model.metrics import evaluate  # noqa: E402
 from friction.model.recipe import dev_frame, load_recipe, world_splits  # noqa: E402
 from friction.realtext import DEFAULT_POOL, load_real_corpus, read_pool  # noqa: E402
+from window_lengths import longer_than_a_window  # noqa: E402  (this folder: scripts/experiments)
 
 
 def main() -> None:
@@ -77,10 +78,10 @@ def main() -> None:
     y = label_matrix(dev.label_list, ids)
     proba = platt_apply(logits, platt_fit(logits, y))
     worlds = dev.world.to_numpy()
-    for rule in ("pooled", "worlds", "capped"):
-        t = f1_thresholds(proba, y, worlds if rule == "worlds" else None)
-        if rule == "capped":
-            t = capped(t, proba, y, worlds, ids, args.max_dev_fa)
+    pooled = f1_thresholds(proba, y)
+    rules = {"pooled": pooled, "worlds": f1_thresholds(proba, y, worlds),
+             "capped": capped(pooled, proba, y, worlds, ids, args.max_dev_fa)}
+    for rule, t in rules.items():
         fig, score, fa = dev_figures(t, proba, y, worlds, ids)
         ok = fa <= args.max_dev_fa
         print(f"{' + '.join(Path(f).name for f in args.folders)} [{rule}]: dev rule {score:.3f}{'' if ok else f' (dev FA > {args.max_dev_fa:.1%}: out)'}"
@@ -91,19 +92,12 @@ def main() -> None:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     real, score = worlds == "real", proba.max(1)
-    long_ = np.array([len(ids_) > 128 for ids_ in models_tokenizer()(dev.text.tolist(), verbose=False)["input_ids"]])
-    t = f1_thresholds(proba, y)
+    long_ = longer_than_a_window(dev.text.tolist())
     none = (worlds == "written") & ~y.any(1)
     print(f"ranking: real dev AP {average_precision_score(y[real].any(1), score[real]):.3f} "
           f"(longer than a window {average_precision_score(y[real & long_].any(1), score[real & long_]):.3f}), "
           f"AUC {roc_auc_score(y[real].any(1), score[real]):.3f}; pooled thresholds "
-          + ", ".join(f"{lid} {v:.3f} ({int((proba[none, i] >= v).sum())} written-dev none)" for i, (lid, v) in enumerate(zip(ids, t))))
-
-
-def models_tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(ROOT / "models" / "default" / "encoder", local_files_only=True)
+          + ", ".join(f"{lid} {v:.3f} ({int((proba[none, i] >= v).sum())} written-dev none)" for i, (lid, v) in enumerate(zip(ids, pooled))))
 
 
 def dev_figures(t: np.ndarray, proba: np.ndarray, y: np.ndarray, worlds: np.ndarray, ids: list[str]):
